@@ -1,0 +1,45 @@
+"""The Leat visits portal: shop managers record and correct their customers' visits."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from . import config as settings
+from .config import ConfigError
+from .extensions import init_database, init_leat
+
+__all__ = ["ConfigError", "create_app"]
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the portal from the environment; ``test_config`` overrides single keys."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder="../templates",
+        static_folder="../static",
+    )
+    if test_config is not None and "INSTANCE_PATH" in test_config:
+        # Tests keep instance files (demo key, demo sandbox data) in a temporary folder.
+        app.instance_path = str(test_config["INSTANCE_PATH"])
+    app.config.update(settings.from_environ(os.environ, app.instance_path))
+    if test_config is not None:
+        app.config.update(test_config)
+    settings.check(app.config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    if app.config["PORTAL_DEMO"] and not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = settings.demo_secret_key(Path(app.instance_path))
+
+    init_database(app)
+    init_leat(app)
+
+    from . import health, home
+
+    app.register_blueprint(health.bp)
+    app.register_blueprint(home.bp)
+    return app

@@ -1,0 +1,148 @@
+"""Settings from environment variables, checked once at start-up.
+
+Every setting has one name, the environment variable's, which is also its key in
+``app.config``. Outside demo mode a missing secret stops start-up with one line that
+names it: a portal that half-works against the wrong Leat is worse than none.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .leat.client import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT
+
+DEFAULT_LEAT_BASE_URL = "https://api.piggy.eu"
+DEFAULT_TIMEZONE = "Europe/Amsterdam"
+
+# The most Leat calls one request makes in a row (shops on a cold cache, the
+# contact look-up, the visit itself); gunicorn's worker timeout is derived from it.
+MAX_LEAT_CALLS_PER_REQUEST = 3
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message is one line naming the variable."""
+
+
+def preflight(environ: Mapping[str, str]) -> None:
+    """Check the environment before anything starts: one line and exit on a problem.
+
+    Called from gunicorn.conf.py, in gunicorn's master: a worker that fails to boot
+    would otherwise be restarted for ever, printing the same error each time.
+    """
+    try:
+        check(from_environ(environ, "instance"))
+    except ConfigError as exc:
+        raise SystemExit(f"portal: configuration error: {exc}") from None
+
+
+def from_environ(environ: Mapping[str, str], instance_path: str | os.PathLike) -> dict[str, Any]:
+    """Read every setting the portal knows from ``environ`` (no checks of presence)."""
+    instance = Path(instance_path)
+    demo = _demo_flag(environ.get("PORTAL_DEMO", ""))
+    return {
+        "PORTAL_DEMO": demo,
+        "LEAT_API_TOKEN": environ.get("LEAT_API_TOKEN", ""),
+        "LEAT_BASE_URL": environ.get("LEAT_BASE_URL", "") or DEFAULT_LEAT_BASE_URL,
+        "LEAT_CONNECT_TIMEOUT": _positive_seconds(
+            environ, "LEAT_CONNECT_TIMEOUT", DEFAULT_CONNECT_TIMEOUT
+        ),
+        "LEAT_READ_TIMEOUT": _positive_seconds(environ, "LEAT_READ_TIMEOUT", DEFAULT_READ_TIMEOUT),
+        "SECRET_KEY": environ.get("SECRET_KEY", ""),
+        "SQLALCHEMY_DATABASE_URI": database_url(environ.get("DATABASE_URL", ""), instance),
+        "PORTAL_TIMEZONE": environ.get("PORTAL_TIMEZONE", "") or DEFAULT_TIMEZONE,
+        "LEAT_SANDBOX_DATABASE": str(instance / "leat-sandbox.sqlite3"),
+    }
+
+
+def check(config: Mapping[str, Any]) -> None:
+    """Refuse to start with settings that cannot work (no side effects: gunicorn's
+    master calls it too, before any worker starts)."""
+    if config["PORTAL_DEMO"]:
+        if config.get("LEAT_API_TOKEN"):
+            # A production environment with a stray PORTAL_DEMO=1 would otherwise
+            # record managers' visits in a local sandbox that nobody ever sees.
+            raise ConfigError(
+                "PORTAL_DEMO=1 and LEAT_API_TOKEN are both set: demo mode never uses "
+                "a real Leat token; unset one of them"
+            )
+    else:
+        for name in ("LEAT_API_TOKEN", "SECRET_KEY"):
+            if not config.get(name):
+                raise ConfigError(
+                    f"{name} is not set: the portal needs it outside demo mode "
+                    "(set PORTAL_DEMO=1 to try the portal against its built-in Leat sandbox)"
+                )
+    try:
+        ZoneInfo(config["PORTAL_TIMEZONE"])
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"PORTAL_TIMEZONE={config['PORTAL_TIMEZONE']!r} is not a time zone name "
+            "such as Europe/Amsterdam"
+        ) from None
+
+
+def database_url(value: str, instance_path: Path) -> str:
+    """``DATABASE_URL`` as SQLAlchemy takes it.
+
+    PaaS hosts hand out ``postgres://`` URLs, which SQLAlchemy no longer accepts, and
+    a bare ``postgresql://`` would pick psycopg2, which the portal does not install.
+    """
+    if not value:
+        return f"sqlite:///{instance_path / 'portal.sqlite3'}"
+    for prefix in ("postgres://", "postgresql://"):
+        if value.startswith(prefix):
+            return "postgresql+psycopg://" + value[len(prefix) :]
+    return value
+
+
+def worst_case_request_seconds(config: Mapping[str, Any]) -> float:
+    """How long one request can wait on Leat before every call has timed out."""
+    per_call = float(config["LEAT_CONNECT_TIMEOUT"]) + float(config["LEAT_READ_TIMEOUT"])
+    return MAX_LEAT_CALLS_PER_REQUEST * per_call
+
+
+def _demo_flag(value: str) -> bool:
+    # Only an explicit "1" enters demo mode: "true", "yes" or a typo must not
+    # quietly route a manager's visits to the sandbox.
+    if value in ("", "0"):
+        return False
+    if value == "1":
+        return True
+    raise ConfigError(f"PORTAL_DEMO={value!r} is not understood: use 1 for demo mode, or unset it")
+
+
+def _positive_seconds(environ: Mapping[str, str], name: str, default: float) -> float:
+    raw = environ.get(name, "")
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 300:
+        raise ConfigError(f"{name}={raw!r} must be a number of seconds between 0 and 300")
+    return value
+
+
+def demo_secret_key(instance_path: Path) -> str:
+    """A key kept under instance/, so sessions survive restarts and every worker agrees."""
+    path = instance_path / "demo-secret-key"
+    instance_path.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        # Written aside, then linked into place: a worker starting at the same moment
+        # sees either no file or a whole one, and the first link wins.
+        draft = path.with_name(f"{path.name}.{os.getpid()}")
+        draft.write_text(secrets.token_urlsafe(32))
+        draft.chmod(0o600)
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return path.read_text().strip()

@@ -1,0 +1,90 @@
+"""The portal's shared services, created once per process and bound in ``create_app``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import requests
+from flask import Flask, current_app
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import MetaData, event
+from sqlalchemy.orm import DeclarativeBase
+
+from .leat import LeatClient
+
+
+class Base(DeclarativeBase):
+    # Named constraints, so later migrations can alter them (SQLite's batch mode
+    # rebuilds tables and must know every constraint by name).
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+
+
+def init_database(app: Flask) -> None:
+    from . import models  # noqa: F401  (registers the tables for migrations)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).with_name("migrations")))
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        with app.app_context():
+            event.listen(db.engine, "connect", _tune_sqlite)
+
+
+def _tune_sqlite(dbapi_connection, _record) -> None:
+    # Several gunicorn workers (and later a background worker) share the file:
+    # WAL lets readers run beside a writer, and the busy timeout makes a writer
+    # wait its turn instead of failing with "database is locked".
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def init_leat(app: Flask) -> None:
+    """Bind the process's one Leat client (one connection pool) to the app."""
+    config = app.config
+    session = None
+    base_url = config["LEAT_BASE_URL"]
+    if config["PORTAL_DEMO"]:
+        # Demo mode answers Leat calls in-process, from a sandbox whose data lives
+        # under instance/, so the run command needs no second process. Imported
+        # here so production never loads the sandbox.
+        from .leat_sandbox import (
+            DEFAULT_TOKEN,
+            IN_PROCESS_BASE_URL,
+            SandboxAdapter,
+            create_sandbox_app,
+        )
+
+        session = requests.Session()
+        sandbox = create_sandbox_app(config["LEAT_SANDBOX_DATABASE"], token=DEFAULT_TOKEN)
+        session.mount(IN_PROCESS_BASE_URL, SandboxAdapter(sandbox))
+        base_url = IN_PROCESS_BASE_URL
+        config["LEAT_API_TOKEN"] = DEFAULT_TOKEN
+        config["LEAT_BASE_URL"] = base_url
+    app.extensions["leat"] = LeatClient(
+        base_url,
+        config["LEAT_API_TOKEN"],
+        connect_timeout=config["LEAT_CONNECT_TIMEOUT"],
+        read_timeout=config["LEAT_READ_TIMEOUT"],
+        pool_size=config.get("LEAT_POOL_SIZE", 10),
+        session=session,
+    )
+
+
+def leat() -> LeatClient:
+    """The Leat client of the current app."""
+    return current_app.extensions["leat"]

@@ -1,0 +1,307 @@
+"""The Leat client: the one module that knows Leat's paths, headers and shapes.
+
+Everything above it sees typed values (``models``) and typed failures (``errors``).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import NewConnectionError
+
+from . import errors
+from .models import Contact, Shop, Visit, VisitPage
+
+API_PREFIX: Final = "/api/v3/oauth/clients"
+
+# Path templates, by name. Leat is renaming Shops to "Business Profiles": when that
+# API arrives, these two lines are the place to follow it.
+SHOPS: Final = "/shops"
+SHOP: Final = "/shops/{uuid}"
+CONTACT_FIND_ONE: Final = "/contacts/find-one-by"
+CONTACT_FIND_OR_CREATE: Final = "/contacts/find-or-create"
+CONTACT: Final = "/contacts/{uuid}"
+VISITS: Final = "/visits"
+VISIT: Final = "/visits/{uuid}"
+
+DEFAULT_CONNECT_TIMEOUT: Final = 3.05
+DEFAULT_READ_TIMEOUT: Final = 10.0
+MAX_VISITS_PER_PAGE: Final = 500
+
+
+class _Unset:
+    """Marks an argument the caller did not give, so it is not sent at all."""
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Final = _Unset()
+
+
+class LeatClient:
+    """Calls Leat's REST API v3 over one pooled ``requests.Session``.
+
+    Safe to share between threads: ``requests`` sessions are, for plain requests
+    through a shared connection pool, and this class keeps no other state.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        read_timeout: float = DEFAULT_READ_TIMEOUT,
+        pool_size: int = 10,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.api_url = base_url.rstrip("/") + API_PREFIX
+        self.timeout = (connect_timeout, read_timeout)
+        self._session = session or requests.Session()
+        if session is None:
+            # One pool per host, as large as the threads that may call at once, so no
+            # thread waits for (or throws away) a connection.
+            adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size)
+            self._session.mount("https://", adapter)
+            self._session.mount("http://", adapter)
+        self._session.headers.update(
+            {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        )
+
+    def close(self) -> None:
+        self._session.close()
+
+    # -- shops -------------------------------------------------------------------
+
+    def list_shops(self) -> list[Shop]:
+        body = self._call("GET", SHOPS)
+        return [Shop.from_json(item) for item in _list_data(body)]
+
+    def get_shop(self, uuid: str) -> Shop:
+        return Shop.from_json(_data(self._call("GET", SHOP, uuid=uuid)))
+
+    # -- contacts ----------------------------------------------------------------
+
+    def find_contact_by_email(self, email: str) -> Contact:
+        body = self._call("GET", CONTACT_FIND_ONE, params={"email": email})
+        return Contact.from_json(_data(body))
+
+    def find_or_create_contact(self, email: str) -> Contact:
+        body = self._call("GET", CONTACT_FIND_OR_CREATE, params={"email": email})
+        return Contact.from_json(_data(body))
+
+    def get_contact(self, uuid: str) -> Contact:
+        return Contact.from_json(_data(self._call("GET", CONTACT, uuid=uuid)))
+
+    # -- visits ------------------------------------------------------------------
+
+    def create_visit(
+        self,
+        *,
+        contact_uuid: str,
+        shop_uuid: str,
+        external_id: str | None = None,
+        source: str | None = None,
+        starts_at: datetime | None = None,
+        ends_at: datetime | None = None,
+    ) -> Visit:
+        fields = {"contact_uuid": contact_uuid, "shop_uuid": shop_uuid}
+        optional = {
+            "external_id": external_id,
+            "source": source,
+            "starts_at": starts_at,
+            "ends_at": ends_at,
+        }
+        fields.update({k: v for k, v in optional.items() if v is not None})
+        return Visit.from_json(_data(self._call("POST", VISITS, form=fields)))
+
+    def update_visit(
+        self,
+        uuid: str,
+        *,
+        external_id: str | _Unset | None = UNSET,
+        source: str | _Unset | None = UNSET,
+        starts_at: datetime | _Unset | None = UNSET,
+        ends_at: datetime | _Unset | None = UNSET,
+    ) -> Visit:
+        """Change only the fields given. ``None`` asks Leat to clear a field (sent as
+        an empty value, which Laravel reads as null); whether Leat accepts that is
+        not confirmed, and a refusal comes back as ``LeatValidationError``."""
+        given = {
+            "external_id": external_id,
+            "source": source,
+            "starts_at": starts_at,
+            "ends_at": ends_at,
+        }
+        fields = {k: v for k, v in given.items() if v is not UNSET}
+        return Visit.from_json(_data(self._call("PUT", VISIT, uuid=uuid, form=fields)))
+
+    def get_visit(self, uuid: str) -> Visit:
+        return Visit.from_json(_data(self._call("GET", VISIT, uuid=uuid)))
+
+    def list_visits(
+        self, *, page: int = 1, limit: int = 30, contact_uuid: str | None = None
+    ) -> VisitPage:
+        params: dict[str, Any] = {"page": page, "limit": limit}
+        if contact_uuid is not None:
+            params["contact_uuid"] = contact_uuid
+        return VisitPage.from_json(self._call("GET", VISITS, params=params))
+
+    # -- transport ---------------------------------------------------------------
+
+    def _call(
+        self,
+        method: str,
+        template: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        form: Mapping[str, Any] | None = None,
+        **path: str,
+    ) -> Mapping[str, Any]:
+        url = self.api_url + template.format(**{k: _path_segment(v) for k, v in path.items()})
+        # Bodies go form-encoded, as Leat's own SDK sends them: that is the encoding
+        # known to work (JSON is expected to, but is not confirmed).
+        data = {k: _form_value(v) for k, v in form.items()} if form is not None else None
+        try:
+            response = self._session.request(
+                method, url, params=params, data=data, timeout=self.timeout
+            )
+        except requests.RequestException as exc:
+            raise _transport_error(exc) from exc
+        if not 200 <= response.status_code < 300:
+            raise _status_error(response)
+        return _json_object(response)
+
+
+def _path_segment(value: str) -> str:
+    # Uuids never need quoting; refusing anything else keeps a stray "/" or "?" from
+    # turning one call into another.
+    if not value or not all(c.isalnum() or c == "-" for c in value):
+        raise errors.LeatNotFound(f"{value!r} is not an identifier Leat could know", status=None)
+    return value
+
+
+def _form_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("Leat needs aware datetimes; got a naive one")
+        return value.isoformat()
+    return str(value)
+
+
+def _json_object(response: requests.Response) -> Mapping[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        raise errors.LeatMalformedResponse(
+            f"Leat answered {response.status_code} with a body that is not JSON",
+            status=response.status_code,
+        ) from None
+    if not isinstance(body, Mapping) or "data" not in body:
+        raise errors.LeatMalformedResponse(
+            "Leat's answer has no 'data'", status=response.status_code
+        )
+    return body
+
+
+def _data(body: Mapping[str, Any]) -> Any:
+    return body["data"]
+
+
+def _list_data(body: Mapping[str, Any]) -> list[Any]:
+    items = body["data"]
+    if not isinstance(items, list):
+        raise errors.LeatMalformedResponse("Leat's list has no list under 'data'")
+    return items
+
+
+def _transport_error(exc: requests.RequestException) -> errors.LeatUnavailable:
+    if isinstance(exc, requests.ConnectTimeout) or _never_connected(exc):
+        return errors.LeatUnavailable(
+            f"Leat could not be reached: {type(exc).__name__}", may_have_happened=False
+        )
+    if isinstance(exc, requests.Timeout):
+        return errors.LeatUnavailable("Leat did not answer in time", may_have_happened=True)
+    return errors.LeatUnavailable(
+        f"The connection to Leat failed: {type(exc).__name__}", may_have_happened=True
+    )
+
+
+def _never_connected(exc: requests.RequestException) -> bool:
+    """True when the connection itself failed (refused, unknown host), so nothing was sent."""
+    # requests wraps urllib3's MaxRetryError, whose ``reason`` is the last failure.
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, NewConnectionError)
+
+
+def _status_error(response: requests.Response) -> errors.LeatError:
+    status = response.status_code
+    code, message, field_errors = _error_body(response)
+    details = {"status": status, "code": code, "leat_message": message}
+    text = message or f"Leat answered {status}"
+    if status in (401, 403):
+        return errors.LeatAuthError(text, **details)
+    if status == 503:
+        # Maintenance pages are often HTML; only the status tells.
+        return errors.LeatMaintenance(text, may_have_happened=False, **details)
+    if status == 404 or code in (errors.SHOP_NOT_FOUND, errors.CONTACT_NOT_FOUND):
+        return errors.LeatNotFound(text, **details)
+    if status == 422 or code == errors.INVALID_INPUT:
+        return errors.LeatValidationError(text, field_errors=field_errors, **details)
+    if status == 429:
+        retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
+        return errors.LeatRateLimited(text, retry_after=retry_after, **details)
+    if status >= 500:
+        return errors.LeatUnavailable(text, may_have_happened=True, **details)
+    return errors.LeatRequestError(text, **details)
+
+
+def _error_body(response: requests.Response) -> tuple[int | None, str | None, dict[str, list[str]]]:
+    """Leat's ``code``, ``message`` and ``errors``, as far as the body has them."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None, None, {}
+    if not isinstance(body, Mapping):
+        return None, None, {}
+    code = body.get("code")
+    code = code if isinstance(code, int) and not isinstance(code, bool) else None
+    message = body.get("message")
+    message = message if isinstance(message, str) and message else None
+    field_errors: dict[str, list[str]] = {}
+    raw = body.get("errors")
+    if isinstance(raw, Mapping):
+        for name, value in raw.items():
+            # A field's errors come as one string or a list of strings.
+            if isinstance(value, str):
+                field_errors[str(name)] = [value]
+            elif isinstance(value, list):
+                field_errors[str(name)] = [str(v) for v in value if v]
+    return code, message, field_errors
+
+
+def _retry_after_seconds(value: str | None) -> float | None:
+    """``Retry-After`` as seconds: either a number of seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, when.timestamp() - time.time())

@@ -1,0 +1,54 @@
+"""Alembic's environment, bound to the portal's Flask-SQLAlchemy engine and models."""
+
+import logging
+from logging.config import fileConfig
+
+from alembic import context
+from flask import current_app
+
+config = context.config
+# Keep the app's own loggers alive when migrations run inside a running process.
+fileConfig(config.config_file_name, disable_existing_loggers=False)
+logger = logging.getLogger("alembic.env")
+
+target_db = current_app.extensions["migrate"].db
+config.set_main_option(
+    "sqlalchemy.url",
+    target_db.engine.url.render_as_string(hide_password=False).replace("%", "%%"),
+)
+
+
+def run_migrations_offline():
+    """Write the SQL instead of running it (``flask db upgrade --sql``)."""
+    context.configure(
+        url=config.get_main_option("sqlalchemy.url"),
+        target_metadata=target_db.metadata,
+        literal_binds=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online():
+    def process_revision_directives(context, revision, directives):
+        # `flask db migrate` with no model change writes no empty revision.
+        if getattr(config.cmd_opts, "autogenerate", False):
+            script = directives[0]
+            if script.upgrade_ops.is_empty():
+                directives[:] = []
+                logger.info("No changes in schema detected.")
+
+    conf_args = current_app.extensions["migrate"].configure_args
+    if conf_args.get("process_revision_directives") is None:
+        conf_args["process_revision_directives"] = process_revision_directives
+
+    with target_db.engine.connect() as connection:
+        context.configure(connection=connection, target_metadata=target_db.metadata, **conf_args)
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

@@ -1,0 +1,49 @@
+"""What the portal must remember because Leat cannot tell it.
+
+A Leat visit carries no shop, and Leat cannot list visits by shop: the portal keeps,
+for every visit created or edited through it, the shop and contact it belongs to and
+the last snapshot Leat returned.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .extensions import db
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class VisitRecord(db.Model):
+    __tablename__ = "visit_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Null until Leat has confirmed the visit (a create whose answer never came).
+    leat_uuid: Mapped[str | None] = mapped_column(String(36), unique=True)
+    shop_uuid: Mapped[str] = mapped_column(String(36))
+    contact_uuid: Mapped[str] = mapped_column(String(36))
+    contact_email: Mapped[str | None] = mapped_column(String(255))
+    external_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    snapshot_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+    __table_args__ = (Index("ix_visit_records_shop_created", "shop_uuid", "created_at"),)
+
+    def remember(self, visit) -> None:
+        """Take Leat's answer as the latest truth about this visit."""
+        self.leat_uuid = visit.uuid
+        self.contact_uuid = visit.contact.uuid
+        self.contact_email = visit.contact.email or self.contact_email
+        self.external_id = visit.external_id
+        self.snapshot = dict(visit.raw)
+        self.snapshot_at = utcnow()

@@ -1,0 +1,151 @@
+"""Settings from the environment: defaults, normalising, and refusing to start wrongly."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from portal import ConfigError, create_app
+from portal.config import check, database_url, from_environ, worst_case_request_seconds
+
+ROOT = Path(__file__).resolve().parents[1]
+PRODUCTION = {"LEAT_API_TOKEN": "token", "SECRET_KEY": "key"}
+
+
+def settings(environ):
+    return from_environ(environ, "/srv/instance")
+
+
+def test_defaults():
+    config = settings(PRODUCTION)
+    assert config["LEAT_BASE_URL"] == "https://api.piggy.eu"
+    assert config["PORTAL_TIMEZONE"] == "Europe/Amsterdam"
+    assert config["SQLALCHEMY_DATABASE_URI"] == "sqlite:////srv/instance/portal.sqlite3"
+    assert config["PORTAL_DEMO"] is False
+    assert config["LEAT_CONNECT_TIMEOUT"] > 0
+    assert config["LEAT_READ_TIMEOUT"] > 0
+    check(config)  # a complete production environment passes
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        (
+            "postgres://u:p@db.example:5432/portal",
+            "postgresql+psycopg://u:p@db.example:5432/portal",
+        ),
+        ("postgresql://u:p@db/portal", "postgresql+psycopg://u:p@db/portal"),
+        ("postgresql+psycopg://u@db/portal", "postgresql+psycopg://u@db/portal"),
+        ("sqlite:////tmp/x.sqlite3", "sqlite:////tmp/x.sqlite3"),
+    ],
+)
+def test_database_urls_from_paas_hosts_are_normalised(given, expected):
+    assert database_url(given, Path("/srv/instance")) == expected
+
+
+@pytest.mark.parametrize("missing", ["LEAT_API_TOKEN", "SECRET_KEY"])
+def test_outside_demo_mode_a_missing_secret_stops_start_up_naming_it(missing):
+    environ = {k: v for k, v in PRODUCTION.items() if k != missing}
+    with pytest.raises(ConfigError, match=missing) as caught:
+        check(settings(environ))
+    assert "\n" not in str(caught.value)
+
+
+def test_demo_mode_is_never_implied_by_missing_credentials():
+    with pytest.raises(ConfigError, match="LEAT_API_TOKEN"):
+        check(settings({}))
+
+
+@pytest.mark.parametrize("value", ["true", "yes", "on", "2", " 1"])
+def test_only_an_explicit_1_means_demo(value):
+    with pytest.raises(ConfigError, match="PORTAL_DEMO"):
+        settings({"PORTAL_DEMO": value})
+
+
+def test_portal_demo_0_is_production():
+    assert settings({**PRODUCTION, "PORTAL_DEMO": "0"})["PORTAL_DEMO"] is False
+
+
+def test_demo_mode_refuses_a_real_token_beside_it():
+    with pytest.raises(ConfigError, match="both set"):
+        check(settings({"PORTAL_DEMO": "1", "LEAT_API_TOKEN": "real-token"}))
+
+
+def test_demo_mode_needs_no_secrets():
+    check(settings({"PORTAL_DEMO": "1"}))
+
+
+def test_an_unknown_time_zone_is_refused():
+    with pytest.raises(ConfigError, match="PORTAL_TIMEZONE"):
+        check(settings({**PRODUCTION, "PORTAL_TIMEZONE": "Europe/Atlantis"}))
+
+
+@pytest.mark.parametrize("value", ["soon", "0", "-1", "301"])
+def test_a_bad_timeout_is_refused(value):
+    with pytest.raises(ConfigError, match="LEAT_READ_TIMEOUT"):
+        settings({**PRODUCTION, "LEAT_READ_TIMEOUT": value})
+
+
+def test_timeouts_are_read_from_the_environment():
+    config = settings({**PRODUCTION, "LEAT_CONNECT_TIMEOUT": "2", "LEAT_READ_TIMEOUT": "4.5"})
+    assert (config["LEAT_CONNECT_TIMEOUT"], config["LEAT_READ_TIMEOUT"]) == (2.0, 4.5)
+    assert worst_case_request_seconds(config) == 3 * 6.5
+
+
+def test_create_app_refuses_to_start_without_a_token(tmp_path):
+    with pytest.raises(ConfigError, match="LEAT_API_TOKEN"):
+        create_app({"INSTANCE_PATH": tmp_path, "SECRET_KEY": "k"})
+
+
+def test_demo_app_keeps_one_secret_key_across_restarts(tmp_path):
+    first = create_app({"INSTANCE_PATH": tmp_path, "PORTAL_DEMO": True})
+    second = create_app({"INSTANCE_PATH": tmp_path, "PORTAL_DEMO": True})
+    assert first.config["SECRET_KEY"]
+    assert first.config["SECRET_KEY"] == second.config["SECRET_KEY"]
+    assert (tmp_path / "demo-secret-key").stat().st_mode & 0o077 == 0
+
+
+def clean_environ(**extra):
+    keep = {k: v for k, v in os.environ.items() if not k.startswith(("LEAT_", "PORTAL_"))}
+    keep.pop("SECRET_KEY", None)
+    keep.pop("DATABASE_URL", None)
+    return {**keep, **extra}
+
+
+def test_the_flask_cli_stops_with_one_line_naming_the_variable(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
+        cwd=ROOT,
+        env=clean_environ(SECRET_KEY="k", DATABASE_URL=f"sqlite:///{tmp_path}/x.sqlite3"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "LEAT_API_TOKEN" in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_gunicorn_stops_with_one_line_before_any_worker_boots():
+    result = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "wsgi:app"],
+        cwd=ROOT,
+        env=clean_environ(LEAT_API_TOKEN="t", PORT="0"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    output = (result.stdout + result.stderr).strip().splitlines()
+    assert output == [
+        "portal: configuration error: SECRET_KEY is not set: the portal needs it outside "
+        "demo mode (set PORTAL_DEMO=1 to try the portal against its built-in Leat sandbox)"
+    ]

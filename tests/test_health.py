@@ -1,0 +1,120 @@
+"""/healthz: a liveness check that answers at once, under gunicorn as the Procfile runs it."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from portal import create_app
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_healthz_touches_neither_leat_nor_the_database(tmp_path):
+    # Leat is a closed port and the database a file in a folder that does not
+    # exist: any use of either would fail or hang.
+    app = create_app(
+        {
+            "INSTANCE_PATH": tmp_path,
+            "LEAT_API_TOKEN": "t",
+            "LEAT_BASE_URL": f"http://127.0.0.1:{closed_port()}",
+            "SECRET_KEY": "k",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'missing' / 'x.sqlite3'}",
+        }
+    )
+    started = time.monotonic()
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 200
+    assert response.json == {"status": "ok"}
+    assert time.monotonic() - started < 0.5
+
+
+def procfile_command(process: str) -> list[str]:
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        name, _, command = line.partition(":")
+        if name.strip() == process:
+            return shlex.split(command)
+    raise AssertionError(f"the Procfile has no {process}: line")
+
+
+@pytest.fixture
+def procfile_web(tmp_path):
+    """The Procfile's web line, started as a PaaS would: PORT set, secrets in the env."""
+    port = closed_port()
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("LEAT_", "PORTAL_", "GUNICORN"))
+    }
+    env.update(
+        PORT=str(port),
+        WEB_CONCURRENCY="2",
+        LEAT_API_TOKEN="t",
+        LEAT_BASE_URL=f"http://127.0.0.1:{closed_port()}",
+        SECRET_KEY="k",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'portal.sqlite3'}",
+        PATH=f"{Path(sys.executable).parent}:{env.get('PATH', '')}",
+    )
+    log = tmp_path / "gunicorn.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            procfile_command("web"), cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    try:
+        yield f"http://127.0.0.1:{port}", log
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def test_healthz_under_gunicorn_from_the_procfile(procfile_web):
+    url, log = procfile_web
+    deadline = time.monotonic() + 30
+    response = None
+    with requests.Session() as http:
+        while time.monotonic() < deadline:
+            try:
+                response = http.get(url + "/healthz", timeout=2)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+    assert response is not None, "gunicorn did not start:\n" + log.read_text()
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.json() == {"status": "ok"}
+    # gunicorn.conf.py sends access lines to stdout: the request is there.
+    time.sleep(0.2)
+    output = log.read_text()
+    assert "gthread" in output
+    assert '"GET /healthz HTTP/1.1" 200' in output
+
+
+def test_gunicorn_outlives_the_slowest_request_the_leat_client_allows(monkeypatch):
+    from portal.config import from_environ, worst_case_request_seconds
+
+    for name in ("LEAT_CONNECT_TIMEOUT", "LEAT_READ_TIMEOUT", "LEAT_API_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PORTAL_DEMO", "1")  # so the file's start-up check passes
+    settings = {}
+    exec((ROOT / "gunicorn.conf.py").read_text(), settings)  # noqa: S102 (our own file)
+    assert settings["timeout"] > worst_case_request_seconds(from_environ({}, "instance"))
+    assert settings["worker_class"] == "gthread"
+    assert settings["threads"] > 1
+    assert settings["accesslog"] == "-"
