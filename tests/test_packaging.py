@@ -1,0 +1,33 @@
+"""The built wheel carries what the portal needs beside its code."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_wheel_ships_templates_static_files_and_migrations(tmp_path):
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(tmp_path), "."],
+        cwd=ROOT,
+        check=True,
+        timeout=300,
+    )
+    (wheel,) = tmp_path.glob("leat_visits_portal-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert {
+        "portal/__init__.py",
+        "portal/leat/client.py",
+        "portal/leat_sandbox/app.py",
+        "portal/migrations/alembic.ini",
+        "portal/migrations/env.py",
+        "portal/migrations/versions/0001_visit_records.py",
+        "templates/base.html",
+        "static/css/portal.css",
+        "static/vendor/htmx-4.0.1/htmx.min.js",
+    } <= names
+    assert not any(name.startswith("tests/") for name in names)
