@@ -38,8 +38,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     init_database(app)
     init_leat(app)
 
-    from . import health, home
+    from . import health, security, visits
 
+    security.init_app(app)
     app.register_blueprint(health.bp)
-    app.register_blueprint(home.bp)
+    visits.init_app(app)
     return app

@@ -26,6 +26,8 @@ def manager_message(exc: LeatError) -> str:
         wait = f" in {round(exc.retry_after)} seconds" if exc.retry_after else " in a moment"
         return f"Leat is receiving too many requests. Try again{wait}."
     if isinstance(exc, LeatUnavailable):
+        if exc.status is not None:
+            return f"Leat is having trouble (error {exc.status}). Try again in a moment."
         return "Leat could not be reached. Try again in a moment."
     if isinstance(exc, LeatMalformedResponse):
         return (
@@ -37,3 +39,16 @@ def manager_message(exc: LeatError) -> str:
     if isinstance(exc, LeatValidationError):
         return f"Leat did not accept this: {exc.leat_message or 'the input is invalid'}."
     return "Leat refused the request. Try again; if it persists, tell your administrator."
+
+
+def status_for(exc: LeatError) -> int:
+    """The portal's own status when a Leat call failed (the page still shows a form)."""
+    if isinstance(exc, LeatValidationError):
+        return 422
+    if isinstance(exc, LeatMaintenance):
+        return 503
+    if isinstance(exc, LeatRateLimited):
+        return 429
+    if isinstance(exc, LeatNotFound):
+        return 404
+    return 502

@@ -2,17 +2,24 @@
 
 The Leat sandbox: each test gets a fresh SQLite file, the sandbox app on it, and that
 app served over real loopback HTTP, so tests speak to it as the portal speaks to Leat.
+The portal: a fresh copy of a database built by the migrations, talking to that sandbox.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from flask import Flask
+from flask_migrate import upgrade
 
+from portal import create_app
+from portal.extensions import db
+from portal.leat import LeatClient
 from portal.leat_sandbox import API_PREFIX, SandboxServer, create_sandbox_app, serve_in_thread
 
 # -- the Leat sandbox ------------------------------------------------------------
@@ -53,3 +60,124 @@ def sandbox_api(sandbox: SandboxServer) -> SandboxApi:
         url=sandbox.base_url + API_PREFIX,
         headers={"Authorization": f"Bearer {sandbox.token}", "Accept": "application/json"},
     )
+
+
+# -- the portal ------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never see the developer's own portal settings."""
+    for name in list(os.environ):
+        if name.startswith(("LEAT_", "PORTAL_")) or name in ("SECRET_KEY", "DATABASE_URL"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One SQLite file built by the migrations from empty; each test gets a copy."""
+    folder = tmp_path_factory.mktemp("schema")
+    app = create_app(
+        {
+            "INSTANCE_PATH": folder,
+            "LEAT_API_TOKEN": "unused",
+            "SECRET_KEY": "unused",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'portal.sqlite3'}",
+        }
+    )
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return folder / "portal.sqlite3"
+
+
+def portal_config(tmp_path: Path, database: Path, sandbox: SandboxServer) -> dict:
+    return {
+        "INSTANCE_PATH": tmp_path / "instance",
+        "LEAT_API_TOKEN": sandbox.token,
+        "LEAT_BASE_URL": sandbox.base_url,
+        "LEAT_CONNECT_TIMEOUT": 2.0,
+        "LEAT_READ_TIMEOUT": 5.0,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
+    }
+
+
+@pytest.fixture
+def app(tmp_path: Path, sandbox: SandboxServer, migrated_database: Path) -> Iterator[Flask]:
+    """The portal on a migrated database, talking to the sandbox over loopback HTTP."""
+    database = tmp_path / "portal.sqlite3"
+    shutil.copy(migrated_database, database)
+    portal = create_app(portal_config(tmp_path, database, sandbox))
+    yield portal
+    with portal.app_context():
+        db.engine.dispose()
+    portal.extensions["leat"].close()
+
+
+@pytest.fixture
+def client(app: Flask):
+    return app.test_client()
+
+
+@pytest.fixture
+def sandbox_leat(sandbox: SandboxServer) -> Iterator[LeatClient]:
+    """The real Leat client on the served sandbox: to set up data, or to check it."""
+    leat = LeatClient(sandbox.base_url, sandbox.token, connect_timeout=2, read_timeout=5)
+    yield leat
+    leat.close()
+
+
+# -- a real browser ----------------------------------------------------------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+# As root, headless, on a machine whose only network is loopback.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright (which never downloads a browser here)."""
+    if not CHROMIUM.exists():
+        message = f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message + "; CI must install it, browser tests never skip there")
+        pytest.skip(message + "; .ci/run installs it")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def live_portal(app: Flask) -> Iterator[str]:
+    """The ``app`` fixture served over loopback HTTP; yields its base URL."""
+    with serve_in_thread(app) as server:
+        yield server.base_url
+
+
+@pytest.fixture
+def page(browser, live_portal):
+    """A fresh browser tab on the portal; console errors are collected on ``page.errors``."""
+    context = browser.new_context(base_url=live_portal, viewport={"width": 1280, "height": 900})
+    tab = context.new_page()
+    tab.errors = []
+    tab.on("pageerror", lambda error: tab.errors.append(str(error)))
+    tab.on(
+        "console",
+        lambda message: (
+            message.type == "error"
+            and "Failed to load resource" not in message.text
+            and tab.errors.append(message.text)
+        ),
+    )
+    yield tab
+    context.close()

@@ -26,10 +26,8 @@ AMSTERDAM_SUMMER = timezone(timedelta(hours=2))
 
 
 @pytest.fixture
-def leat(sandbox):
-    client = LeatClient(sandbox.base_url, sandbox.token, connect_timeout=2, read_timeout=5)
-    yield client
-    client.close()
+def leat(sandbox_leat):
+    return sandbox_leat
 
 
 def new_visit(leat, **fields):

@@ -1,0 +1,416 @@
+"""The visits page through Flask's test client, CSRF on, Leat being the sandbox.
+
+Each answer comes as an htmx fragment or, without JavaScript, as a whole page or a
+303 back to it; both shapes are checked.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import pytest
+
+from portal.extensions import db
+from portal.leat_sandbox import seed
+from portal.models import VisitRecord
+
+HTMX = {"HX-Request": "true"}
+TOKEN = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+
+
+def csrf_token(client) -> str:
+    return TOKEN.search(client.get("/visits").text).group(1)
+
+
+def visit_fields(**overrides) -> dict:
+    fields = {
+        "contact": "anna.devries@example.com",
+        "shop": seed.SHOP_AMSTERDAM,
+        "starts_at": "2026-05-01T10:00",
+        "ends_at": "2026-05-01T11:30",
+        "source": "Portal",
+        "external_id": "",
+    }
+    fields.update(overrides)
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def create(client, htmx=True, **overrides):
+    data = {"csrf_token": csrf_token(client), **visit_fields(**overrides)}
+    return client.post("/visits", data=data, headers=HTMX if htmx else {})
+
+
+def only_record(app) -> VisitRecord:
+    with app.app_context():
+        (record,) = db.session.scalars(db.select(VisitRecord)).all()
+        db.session.expunge(record)
+        return record
+
+
+def error_under(page: str, field_id: str) -> str:
+    """The error text shown under a field, checking it is linked to the field."""
+    match = re.search(rf'<p class="field-error" id="{field_id}-error">([^<]*)</p>', page)
+    assert match, f"no error under {field_id}"
+    field = re.search(rf'<(?:input|select)[^>]*id="{field_id}"[^>]*>', page).group(0)
+    assert 'aria-invalid="true"' in field
+    assert f"{field_id}-error" in re.search(r'aria-describedby="([^"]*)"', field).group(1)
+    return match.group(1)
+
+
+# -- the page ----------------------------------------------------------------------------
+
+
+def test_the_root_leads_to_the_visits_page(client):
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/visits"
+
+
+def test_the_page_has_the_create_form_and_the_table(client):
+    response = client.get("/visits")
+    assert response.status_code == 200
+    page = response.text
+    for label in ("Contact", "Shop", "Starts at", "Ends at", "Source", "External ID"):
+        assert f">{label}</label>" in page
+    assert "Create the contact if new" in page
+    assert 'value="Create visit"' in page
+    assert 'name="csrf_token"' in page
+    assert "Amsterdam Centrum" in page
+    assert "HX-Request" in response.headers["Vary"]
+    assert response.headers["Content-Security-Policy"].startswith("default-src 'self'")
+    assert "<script>" not in page
+    assert "style=" not in page
+
+
+# -- create -----------------------------------------------------------------------------
+
+
+def test_create_answers_a_fresh_form_and_the_new_row(client, app, sandbox_leat):
+    response = create(client, source="Till 2")
+    assert response.status_code == 200
+    page = response.text
+    assert "<html" not in page
+    assert '<hx-partial hx-target="#visit-rows" hx-swap="afterbegin">' in page
+    assert "anna.devries@example.com</td>" in page
+    assert "1 May 2026, 10:00" in page  # local time, as typed
+    assert "Till 2" in page
+    # The form is reset, but the shop stays chosen for the next visit.
+    form = page.split("<hx-partial", 1)[0]
+    assert 'name="contact" required spellcheck="false" type="text" value=""' in form
+    assert f'<option selected value="{seed.SHOP_AMSTERDAM}">' in form
+    assert "HX-Request" in response.headers["Vary"]
+
+    record = only_record(app)
+    visit = sandbox_leat.get_visit(record.leat_uuid)
+    assert record.shop_uuid == seed.SHOP_AMSTERDAM
+    assert record.contact_uuid == seed.CONTACT_ANNA
+    assert record.snapshot["uuid"] == visit.uuid
+    assert record.snapshot_at is not None
+    # Typed in Amsterdam summer time (UTC+2), stored by Leat as the same instant.
+    assert visit.starts_at == datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
+    assert visit.source == "Till 2"
+    assert visit.external_id.startswith("portal-")
+
+
+def test_a_blank_source_is_portal_and_a_given_external_id_is_kept(client, sandbox_leat, app):
+    create(client, source="", external_id="till-42", starts_at="", ends_at="")
+    visit = sandbox_leat.get_visit(only_record(app).leat_uuid)
+    assert (visit.source, visit.external_id) == ("Portal", "till-42")
+
+
+def test_create_by_contact_uuid(client, app):
+    assert create(client, contact=seed.CONTACT_BRAM).status_code == 200
+    assert only_record(app).contact_email == "bram.jansen@example.com"
+
+
+def test_an_unknown_email_is_an_error_under_contact_with_values_kept(client, sandbox_leat):
+    response = create(client, contact="new.person@example.com", source="Till 9")
+    assert response.status_code == 422
+    page = response.text
+    assert "<html" not in page
+    assert "Create the contact if new" in error_under(page, "contact")
+    assert 'value="new.person@example.com"' in page
+    assert 'value="Till 9"' in page
+    assert 'value="2026-05-01T10:00"' in page
+    assert sandbox_leat.list_visits().total == 0
+
+
+def test_create_the_contact_if_new(client, sandbox_leat, app):
+    response = create(client, contact="new.person@example.com", create_contact="y")
+    assert response.status_code == 200
+    contact = sandbox_leat.find_contact_by_email("new.person@example.com")
+    assert only_record(app).contact_uuid == contact.uuid
+
+
+def test_an_unknown_contact_uuid_is_leats_55031_under_contact(client):
+    response = create(client, contact="3f0c6a42-9d1b-4c1e-8f7e-2a4b5c6d7e8f")
+    assert response.status_code == 422
+    assert "no contact with this UUID" in error_under(response.text, "contact")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "message"),
+    [
+        ({"contact": ""}, "contact", "Enter the contact"),
+        ({"contact": "anna"}, "contact", "e-mail address or their Leat contact UUID"),
+        ({"contact": "anna@"}, "contact", "not valid"),
+        ({"shop": ""}, "shop", "Choose the shop"),
+        ({"shop": "not-a-shop"}, "shop", "Not a valid choice"),
+        ({"ends_at": "2026-05-01T09:00"}, "ends_at", "after the start"),
+        ({"ends_at": "2026-05-01T10:00"}, "ends_at", "after the start"),
+        ({"starts_at": "yesterday"}, "starts_at", "Not a valid datetime"),
+        ({"source": "x" * 256}, "source", "255"),
+        ({"external_id": "x" * 256}, "external_id", "255"),
+        ({"starts_at": "2026-03-29T02:30", "ends_at": ""}, "starts_at", "does not exist"),
+        ({"starts_at": "2026-10-25T02:30", "ends_at": ""}, "starts_at", "happens twice"),
+    ],
+)
+def test_invalid_input_is_refused_before_leat_is_called(
+    client, sandbox_leat, overrides, field, message
+):
+    response = create(client, **overrides)
+    assert response.status_code == 422
+    assert message in error_under(response.text, field)
+    assert sandbox_leat.list_visits().total == 0
+
+
+def test_leats_own_422_lands_under_the_matching_field(client):
+    assert create(client, external_id="till-7").status_code == 200
+    response = create(client, external_id="till-7", contact="bram.jansen@example.com")
+    assert response.status_code == 422
+    assert "already been taken" in error_under(response.text, "external_id")
+    assert 'value="bram.jansen@example.com"' in response.text
+
+
+# -- without JavaScript ------------------------------------------------------------------
+
+
+def test_create_without_javascript_redirects_with_a_confirmation(client):
+    response = create(client, htmx=False)
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/visits"
+    page = client.get("/visits").text
+    assert "Visit of anna.devries@example.com at Amsterdam Centrum recorded." in page
+    assert "1 May 2026, 10:00" in page
+
+
+def test_a_failed_create_without_javascript_shows_the_page_with_errors(client):
+    response = create(client, htmx=False, ends_at="2026-05-01T09:00", source="Till 5")
+    assert response.status_code == 422
+    assert response.text.startswith("<!doctype html>")
+    assert "after the start" in error_under(response.text, "ends_at")
+    assert 'value="Till 5"' in response.text
+
+
+# -- edit --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def recorded(client, app):
+    assert create(client, external_id="till-1", source="Till").status_code == 200
+    return only_record(app)
+
+
+def edit_fields(record, **overrides) -> dict:
+    prefix = f"visit-{record.leat_uuid}-"
+    fields = {
+        "starts_at": "2026-05-01T10:00",
+        "ends_at": "2026-05-01T11:30",
+        "source": "Till",
+        "external_id": "till-1",
+    }
+    fields.update(overrides)
+    return {prefix + k: v for k, v in fields.items()}
+
+
+def save(client, record, htmx=True, **overrides):
+    data = {f"visit-{record.leat_uuid}-csrf_token": csrf_token(client)}
+    data.update(edit_fields(record, **overrides))
+    url = f"/visits/{record.leat_uuid}"
+    if htmx:
+        return client.put(url, data=data, headers=HTMX)
+    return client.post(url, data=data)
+
+
+def test_edit_turns_the_row_into_an_editor(client, recorded):
+    response = client.get(f"/visits/{recorded.leat_uuid}/edit", headers=HTMX)
+    assert response.status_code == 200
+    page = response.text
+    assert "<html" not in page
+    assert page.lstrip().startswith(f'<tr id="visit-{recorded.leat_uuid}"')
+    prefix = f"visit-{recorded.leat_uuid}-"
+    starts = f'id="{prefix}starts_at" name="{prefix}starts_at" type="datetime-local"'
+    assert f'{starts} value="2026-05-01T10:00"' in page
+    assert 'value="Till"' in page
+    assert "anna.devries@example.com" in page  # shown, not offered
+    assert 'name="contact"' not in page
+    assert "autofocus" in page.split(f'id="{prefix}starts_at"')[0].rsplit("<input", 1)[1]
+    assert "HX-Request" in response.headers["Vary"]
+
+
+def test_save_sends_only_what_changed_and_rerenders_the_row(
+    client, app, recorded, sandbox_leat, monkeypatch
+):
+    sent = []
+    leat = app.extensions["leat"]
+    real_update = leat.update_visit
+    monkeypatch.setattr(
+        leat,
+        "update_visit",
+        lambda uuid, **fields: sent.append(fields) or real_update(uuid, **fields),
+    )
+    response = save(client, recorded, source="Till 4", ends_at="2026-05-01T12:00")
+    assert response.status_code == 200
+    page = response.text
+    assert "<html" not in page
+    assert page.lstrip().startswith(f'<tr id="visit-{recorded.leat_uuid}" class="visit-row">')
+    assert "Till 4" in page
+    assert "1 May 2026, 12:00" in page
+    assert "autofocus" in page  # focus returns to the row's Edit button
+    assert sent == [{"source": "Till 4", "ends_at": datetime(2026, 5, 1, 10, 0, tzinfo=UTC)}]
+    assert sandbox_leat.get_visit(recorded.leat_uuid).source == "Till 4"
+    assert only_record(app).snapshot["source"] == "Till 4"
+
+
+def test_save_without_changes_does_not_call_leat(client, app, recorded, monkeypatch):
+    leat = app.extensions["leat"]
+    monkeypatch.setattr(leat, "update_visit", lambda *a, **k: pytest.fail("Leat was called"))
+    assert save(client, recorded).status_code == 200
+
+
+def test_a_cleared_field_is_refused_with_a_way_out(client, recorded, sandbox_leat):
+    response = save(client, recorded, source="")
+    assert response.status_code == 422
+    prefix = f"visit-{recorded.leat_uuid}-"
+    assert "cannot clear" in error_under(response.text, prefix + "source")
+    assert sandbox_leat.get_visit(recorded.leat_uuid).source == "Till"
+
+
+def test_a_leat_422_on_save_lands_under_the_field_with_values_kept(client, recorded):
+    assert (
+        create(client, external_id="till-2", contact="bram.jansen@example.com").status_code == 200
+    )
+    response = save(client, recorded, external_id="till-2", source="Till 8")
+    assert response.status_code == 422
+    prefix = f"visit-{recorded.leat_uuid}-"
+    assert "already been taken" in error_under(response.text, prefix + "external_id")
+    assert 'value="Till 8"' in response.text
+
+
+def test_an_editor_form_error_stays_in_the_row(client, recorded):
+    response = save(client, recorded, ends_at="2026-05-01T09:00")
+    assert response.status_code == 422
+    assert response.text.lstrip().startswith(f'<tr id="visit-{recorded.leat_uuid}"')
+    assert "after the start" in error_under(response.text, f"visit-{recorded.leat_uuid}-ends_at")
+
+
+def test_cancel_restores_the_row_without_calling_leat(client, app, recorded, monkeypatch):
+    client.get("/visits")  # shops are cached now
+    leat = app.extensions["leat"]
+    monkeypatch.setattr(leat, "_call", lambda *a, **k: pytest.fail("Leat was called"))
+    response = client.get(f"/visits/{recorded.leat_uuid}", headers=HTMX)
+    assert response.status_code == 200
+    assert response.text.lstrip().startswith(
+        f'<tr id="visit-{recorded.leat_uuid}" class="visit-row">'
+    )
+    assert "autofocus" in response.text
+
+
+def test_edit_and_save_without_javascript(client, recorded, sandbox_leat):
+    page = client.get(f"/visits/{recorded.leat_uuid}/edit")
+    assert page.status_code == 200
+    assert page.text.startswith("<!doctype html>")
+    assert f'action="/visits/{recorded.leat_uuid}"' in page.text
+    response = save(client, recorded, htmx=False, source="Counter")
+    assert response.status_code == 303
+    assert "Visit of anna.devries@example.com saved." in client.get("/visits").text
+    assert sandbox_leat.get_visit(recorded.leat_uuid).source == "Counter"
+
+
+def test_a_failed_save_without_javascript_shows_the_page_with_the_editor(client, recorded):
+    response = save(client, recorded, htmx=False, ends_at="2026-05-01T09:00")
+    assert response.status_code == 422
+    assert response.text.startswith("<!doctype html>")
+    assert "after the start" in error_under(response.text, f"visit-{recorded.leat_uuid}-ends_at")
+
+
+def test_cancel_without_javascript_returns_to_the_page(client, recorded):
+    response = client.get(f"/visits/{recorded.leat_uuid}")
+    assert response.status_code == 303
+
+
+def test_an_unknown_visit_is_not_found(client):
+    unknown = "3f0c6a42-9d1b-4c1e-8f7e-2a4b5c6d7e8f"
+    assert client.get(f"/visits/{unknown}/edit", headers=HTMX).status_code == 404
+    token = csrf_token(client)
+    assert (
+        client.put(f"/visits/{unknown}", data={"csrf_token": token}, headers=HTMX).status_code
+        == 404
+    )
+
+
+# -- CSRF -----------------------------------------------------------------------------------
+
+
+def test_a_create_without_the_csrf_token_is_refused_with_a_way_out(client, sandbox_leat):
+    response = client.post("/visits", data=visit_fields())
+    assert response.status_code == 400
+    assert "Reload the page" in response.text
+    assert sandbox_leat.list_visits().total == 0
+
+
+def test_an_htmx_request_without_the_token_is_shown_in_the_announcer(client):
+    response = client.post("/visits", data=visit_fields(), headers=HTMX)
+    assert response.status_code == 400
+    assert response.headers["HX-Retarget"] == "#announcer"
+    assert "<html" not in response.text
+
+
+def test_the_csrf_header_alone_is_enough_for_htmx(client, recorded):
+    headers = {**HTMX, "X-CSRFToken": csrf_token(client)}
+    data = edit_fields(recorded, source="Header")
+    response = client.put(f"/visits/{recorded.leat_uuid}", data=data, headers=headers)
+    assert response.status_code == 200
+
+
+# -- the list -----------------------------------------------------------------------------
+
+
+def test_the_list_is_newest_first_fifty_a_page(client, app):
+    with app.app_context():
+        for n in range(51):
+            record = VisitRecord(
+                shop_uuid=seed.SHOP_UTRECHT,
+                contact_uuid=seed.CONTACT_ANNA,
+                contact_email="anna.devries@example.com",
+                created_at=datetime(2026, 1, 1, tzinfo=UTC).replace(minute=n),
+            )
+            record.leat_uuid = f"00000000-0000-4000-8000-{n:012d}"
+            record.snapshot = {
+                "uuid": record.leat_uuid,
+                "contact": {"uuid": seed.CONTACT_ANNA, "email": "anna.devries@example.com"},
+                "source": f"n{n}",
+                "starts_at": "2026-01-01T10:00:00+00:00",
+            }
+            db.session.add(record)
+        db.session.commit()
+    first = client.get("/visits").text
+    assert first.count('class="visit-row"') == 50
+    assert first.index(">n50<") < first.index(">n49<")
+    assert ">n0<" not in first
+    assert 'href="/visits?page=2"' in first
+    second = client.get("/visits?page=2").text
+    assert second.count('class="visit-row"') == 1
+    assert ">n0<" in second
+
+
+def test_page_loads_ask_leat_for_shops_once_and_nothing_per_row(client, app, recorded, monkeypatch):
+    calls = []
+    leat = app.extensions["leat"]
+    real_call = leat._call
+    monkeypatch.setattr(leat, "_call", lambda *a, **k: calls.append(a[1]) or real_call(*a, **k))
+    app.extensions["shop_cache"].clear()
+    for _ in range(3):
+        assert client.get("/visits").status_code == 200
+    assert calls == ["/shops"]
