@@ -44,7 +44,7 @@ def serve(extra: list[str]) -> int:
     env = {k: v for k, v in os.environ.items() if k not in REAL_LEAT_VARIABLES}
     env["PORTAL_DEMO"] = "1"
     run([BIN / "flask", "--app", "wsgi", "db", "upgrade"], env=env)
-    print(f"\nThe portal runs in demo mode on http://{DEMO_ADDRESS} (Ctrl+C stops it).\n")
+    print(f"\nStarting the demo portal on http://{DEMO_ADDRESS}: open the sign-in link below.\n")
     gunicorn = [BIN / "gunicorn", "--config", "gunicorn.conf.py", "--bind", DEMO_ADDRESS]
     os.chdir(ROOT)
     os.execve(BIN / "gunicorn", [*map(str, gunicorn), *extra, "wsgi:app"], env)

@@ -10,6 +10,7 @@ from typing import Any
 from flask import Flask
 
 from . import config as settings
+from .auth.demo import LAUNCH_SECRET_FILE
 from .config import ConfigError
 from .extensions import init_database, init_leat
 
@@ -32,15 +33,22 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
     settings.check(app.config)
     os.makedirs(app.instance_path, exist_ok=True)
-    if app.config["PORTAL_DEMO"] and not app.config["SECRET_KEY"]:
-        app.config["SECRET_KEY"] = settings.demo_secret_key(Path(app.instance_path))
+    if app.config["PORTAL_DEMO"]:
+        # Demo mode needs no secrets from anyone: it keeps its own under instance/.
+        for key, file in (
+            ("SECRET_KEY", "demo-secret-key"),
+            ("PORTAL_LAUNCH_SECRET", LAUNCH_SECRET_FILE),
+        ):
+            if not app.config[key]:
+                app.config[key] = settings.demo_secret(Path(app.instance_path), file)
 
     init_database(app)
     init_leat(app)
 
-    from . import health, security, visits
+    from . import auth, health, security, visits
 
     security.init_app(app)
     app.register_blueprint(health.bp)
+    auth.init_app(app)
     visits.init_app(app)
     return app

@@ -18,6 +18,10 @@ from .leat.client import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT
 
 DEFAULT_LEAT_BASE_URL = "https://api.piggy.eu"
 DEFAULT_TIMEZONE = "Europe/Amsterdam"
+DEFAULT_THREADS = 8
+DEFAULT_SESSION_HOURS = 8
+# HS256 keys shorter than the hash are weak (RFC 7518 §3.2).
+MIN_LAUNCH_SECRET_LENGTH = 32
 
 # The most Leat calls one request makes in a row (shops on a cold cache, the
 # contact look-up, the visit itself); gunicorn's worker timeout is derived from it.
@@ -56,6 +60,14 @@ def from_environ(environ: Mapping[str, str], instance_path: str | os.PathLike) -
         "SQLALCHEMY_DATABASE_URI": database_url(environ.get("DATABASE_URL", ""), instance),
         "PORTAL_TIMEZONE": environ.get("PORTAL_TIMEZONE", "") or DEFAULT_TIMEZONE,
         "LEAT_SANDBOX_DATABASE": str(instance / "leat-sandbox.sqlite3"),
+        # As many pooled Leat connections as a worker has threads (gunicorn.conf.py).
+        "LEAT_POOL_SIZE": _positive_int(environ, "GUNICORN_THREADS", DEFAULT_THREADS),
+        "PORTAL_LAUNCH_SECRET": environ.get("PORTAL_LAUNCH_SECRET", ""),
+        "PORTAL_FRAME_ANCESTORS": tuple(environ.get("PORTAL_FRAME_ANCESTORS", "").split()),
+        "PORTAL_SESSION_HOURS": _positive_seconds(
+            environ, "PORTAL_SESSION_HOURS", DEFAULT_SESSION_HOURS, most=24 * 30
+        ),
+        "PORTAL_PROXY_HOPS": _positive_int(environ, "PORTAL_PROXY_HOPS", 1, least=0),
     }
 
 
@@ -71,12 +83,24 @@ def check(config: Mapping[str, Any]) -> None:
                 "a real Leat token; unset one of them"
             )
     else:
-        for name in ("LEAT_API_TOKEN", "SECRET_KEY"):
+        for name in ("LEAT_API_TOKEN", "SECRET_KEY", "PORTAL_LAUNCH_SECRET"):
             if not config.get(name):
                 raise ConfigError(
                     f"{name} is not set: the portal needs it outside demo mode "
                     "(set PORTAL_DEMO=1 to try the portal against its built-in Leat sandbox)"
                 )
+    secret = config.get("PORTAL_LAUNCH_SECRET")
+    if secret and len(secret) < MIN_LAUNCH_SECRET_LENGTH:
+        raise ConfigError(
+            f"PORTAL_LAUNCH_SECRET is too short: use at least {MIN_LAUNCH_SECRET_LENGTH} "
+            "random characters (e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
+        )
+    for origin in config.get("PORTAL_FRAME_ANCESTORS", ()):
+        if not (origin == "'self'" or origin.startswith(("https://", "http://"))):
+            raise ConfigError(
+                f"PORTAL_FRAME_ANCESTORS: {origin!r} is not an origin such as "
+                "https://intranet.example.com"
+            )
     try:
         ZoneInfo(config["PORTAL_TIMEZONE"])
     except (ZoneInfoNotFoundError, ValueError):
@@ -116,7 +140,9 @@ def _demo_flag(value: str) -> bool:
     raise ConfigError(f"PORTAL_DEMO={value!r} is not understood: use 1 for demo mode, or unset it")
 
 
-def _positive_seconds(environ: Mapping[str, str], name: str, default: float) -> float:
+def _positive_seconds(
+    environ: Mapping[str, str], name: str, default: float, most: float = 300
+) -> float:
     raw = environ.get(name, "")
     if not raw:
         return default
@@ -124,14 +150,23 @@ def _positive_seconds(environ: Mapping[str, str], name: str, default: float) -> 
         value = float(raw)
     except ValueError:
         value = -1.0
-    if not 0 < value <= 300:
-        raise ConfigError(f"{name}={raw!r} must be a number of seconds between 0 and 300")
+    if not 0 < value <= most:
+        raise ConfigError(f"{name}={raw!r} must be a number between 0 and {most:g}")
     return value
 
 
-def demo_secret_key(instance_path: Path) -> str:
-    """A key kept under instance/, so sessions survive restarts and every worker agrees."""
-    path = instance_path / "demo-secret-key"
+def _positive_int(environ: Mapping[str, str], name: str, default: int, least: int = 1) -> int:
+    raw = environ.get(name, "")
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < least:
+        raise ConfigError(f"{name}={raw!r} must be a whole number of at least {least}")
+    return int(raw)
+
+
+def demo_secret(instance_path: Path, name: str) -> str:
+    """A secret kept under instance/, so sessions survive restarts and every worker agrees."""
+    path = instance_path / name
     instance_path.mkdir(parents=True, exist_ok=True)
     if not path.exists():
         # Written aside, then linked into place: a worker starting at the same moment

@@ -80,7 +80,7 @@ def init_leat(app: Flask) -> None:
         config["LEAT_API_TOKEN"],
         connect_timeout=config["LEAT_CONNECT_TIMEOUT"],
         read_timeout=config["LEAT_READ_TIMEOUT"],
-        pool_size=config.get("LEAT_POOL_SIZE", 10),
+        pool_size=config["LEAT_POOL_SIZE"],
         session=session,
     )
 

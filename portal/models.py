@@ -12,12 +12,30 @@ from typing import Any
 
 from sqlalchemy import JSON, DateTime, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 from .extensions import db
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware datetimes in and out; SQLite forgets the zone, so UTC is put back."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            raise ValueError("the portal stores aware datetimes only")
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
 
 
 class VisitRecord(db.Model):
@@ -31,13 +49,24 @@ class VisitRecord(db.Model):
     contact_email: Mapped[str | None] = mapped_column(String(255))
     external_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    snapshot_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=utcnow
-    )
+    snapshot_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Who recorded the visit and who last changed it, as their launch link named them.
+    created_by: Mapped[str | None] = mapped_column(String(255))
+    created_by_name: Mapped[str | None] = mapped_column(String(255))
+    updated_by: Mapped[str | None] = mapped_column(String(255))
+    updated_by_name: Mapped[str | None] = mapped_column(String(255))
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     __table_args__ = (Index("ix_visit_records_shop_created", "shop_uuid", "created_at"),)
+
+    def created_by_manager(self, manager) -> None:
+        self.created_by, self.created_by_name = manager.id, manager.name
+
+    def edited_by_manager(self, manager) -> None:
+        self.updated_by, self.updated_by_name = manager.id, manager.name
+        self.edited_at = utcnow()
 
     def remember(self, visit) -> None:
         """Take Leat's answer as the latest truth about this visit."""
@@ -47,3 +76,12 @@ class VisitRecord(db.Model):
         self.external_id = visit.external_id
         self.snapshot = dict(visit.raw)
         self.snapshot_at = utcnow()
+
+
+class UsedLaunchToken(db.Model):
+    """The ``jti`` of every launch token used, kept until it expires: each works once."""
+
+    __tablename__ = "used_launch_tokens"
+
+    jti: Mapped[str] = mapped_column(String(255), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -18,6 +18,7 @@ from flask import Flask
 from flask_migrate import upgrade
 
 from portal import create_app
+from portal.auth.launch import mint
 from portal.extensions import db
 from portal.leat import LeatClient
 from portal.leat_sandbox import API_PREFIX, SandboxServer, create_sandbox_app, serve_in_thread
@@ -82,6 +83,7 @@ def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "INSTANCE_PATH": folder,
             "LEAT_API_TOKEN": "unused",
             "SECRET_KEY": "unused",
+            "PORTAL_LAUNCH_SECRET": LAUNCH_SECRET,
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'portal.sqlite3'}",
         }
     )
@@ -91,8 +93,18 @@ def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder / "portal.sqlite3"
 
 
+LAUNCH_SECRET = "launch-secret-for-tests-only-0123456789"
+
+
+def launch_path(manager_id="anna@example.com", name="Anna", shops=("*",)) -> str:
+    """A fresh launch link's path, as the intranet would sign it."""
+    token = mint(LAUNCH_SECRET, manager_id=manager_id, name=name, shops=shops)
+    return f"/launch?token={token}"
+
+
 def portal_config(tmp_path: Path, database: Path, sandbox: SandboxServer) -> dict:
     return {
+        "PORTAL_LAUNCH_SECRET": LAUNCH_SECRET,
         "INSTANCE_PATH": tmp_path / "instance",
         "LEAT_API_TOKEN": sandbox.token,
         "LEAT_BASE_URL": sandbox.base_url,
@@ -116,8 +128,17 @@ def app(tmp_path: Path, sandbox: SandboxServer, migrated_database: Path) -> Iter
 
 
 @pytest.fixture
-def client(app: Flask):
+def anonymous(app: Flask):
+    """A browser with no session."""
     return app.test_client()
+
+
+@pytest.fixture
+def client(app: Flask):
+    """A manager of every shop, signed in by launch link."""
+    browser = app.test_client()
+    assert browser.get(launch_path()).status_code == 303
+    return browser
 
 
 @pytest.fixture
@@ -169,6 +190,7 @@ def page(browser, live_portal):
     """A fresh browser tab on the portal; console errors are collected on ``page.errors``."""
     context = browser.new_context(base_url=live_portal, viewport={"width": 1280, "height": 900})
     tab = context.new_page()
+    tab.goto(launch_path())  # signed in, as the intranet would send a manager
     tab.errors = []
     tab.on("pageerror", lambda error: tab.errors.append(str(error)))
     tab.on(

@@ -13,7 +13,11 @@ from portal import ConfigError, create_app
 from portal.config import check, database_url, from_environ, worst_case_request_seconds
 
 ROOT = Path(__file__).resolve().parents[1]
-PRODUCTION = {"LEAT_API_TOKEN": "token", "SECRET_KEY": "key"}
+PRODUCTION = {
+    "LEAT_API_TOKEN": "token",
+    "SECRET_KEY": "key",
+    "PORTAL_LAUNCH_SECRET": "l" * 32,
+}
 
 
 def settings(environ):
@@ -47,7 +51,7 @@ def test_database_urls_from_paas_hosts_are_normalised(given, expected):
     assert database_url(given, Path("/srv/instance")) == expected
 
 
-@pytest.mark.parametrize("missing", ["LEAT_API_TOKEN", "SECRET_KEY"])
+@pytest.mark.parametrize("missing", ["LEAT_API_TOKEN", "SECRET_KEY", "PORTAL_LAUNCH_SECRET"])
 def test_outside_demo_mode_a_missing_secret_stops_start_up_naming_it(missing):
     environ = {k: v for k, v in PRODUCTION.items() if k != missing}
     with pytest.raises(ConfigError, match=missing) as caught:
@@ -79,6 +83,28 @@ def test_demo_mode_needs_no_secrets():
     check(settings({"PORTAL_DEMO": "1"}))
 
 
+def test_a_short_launch_secret_is_refused():
+    with pytest.raises(ConfigError, match="PORTAL_LAUNCH_SECRET is too short"):
+        check(settings({**PRODUCTION, "PORTAL_LAUNCH_SECRET": "x" * 31}))
+
+
+def test_frame_ancestors_must_be_origins():
+    config = settings(
+        {**PRODUCTION, "PORTAL_FRAME_ANCESTORS": "https://a.example  https://b.example"}
+    )
+    assert config["PORTAL_FRAME_ANCESTORS"] == ("https://a.example", "https://b.example")
+    with pytest.raises(ConfigError, match="PORTAL_FRAME_ANCESTORS"):
+        check(settings({**PRODUCTION, "PORTAL_FRAME_ANCESTORS": "intranet.example"}))
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("PORTAL_SESSION_HOURS", "0"), ("PORTAL_PROXY_HOPS", "x")]
+)
+def test_bad_numbers_are_refused(name, value):
+    with pytest.raises(ConfigError, match=name):
+        settings({**PRODUCTION, name: value})
+
+
 def test_an_unknown_time_zone_is_refused():
     with pytest.raises(ConfigError, match="PORTAL_TIMEZONE"):
         check(settings({**PRODUCTION, "PORTAL_TIMEZONE": "Europe/Atlantis"}))
@@ -98,7 +124,7 @@ def test_timeouts_are_read_from_the_environment():
 
 def test_create_app_refuses_to_start_without_a_token(tmp_path):
     with pytest.raises(ConfigError, match="LEAT_API_TOKEN"):
-        create_app({"INSTANCE_PATH": tmp_path, "SECRET_KEY": "k"})
+        create_app({"INSTANCE_PATH": tmp_path, "SECRET_KEY": "k", "PORTAL_LAUNCH_SECRET": "l" * 32})
 
 
 def test_demo_app_keeps_one_secret_key_across_restarts(tmp_path):
@@ -106,6 +132,8 @@ def test_demo_app_keeps_one_secret_key_across_restarts(tmp_path):
     second = create_app({"INSTANCE_PATH": tmp_path, "PORTAL_DEMO": True})
     assert first.config["SECRET_KEY"]
     assert first.config["SECRET_KEY"] == second.config["SECRET_KEY"]
+    assert first.config["PORTAL_LAUNCH_SECRET"] == second.config["PORTAL_LAUNCH_SECRET"]
+    assert first.config["PORTAL_LAUNCH_SECRET"] != first.config["SECRET_KEY"]
     assert (tmp_path / "demo-secret-key").stat().st_mode & 0o077 == 0
 
 
@@ -120,7 +148,11 @@ def test_the_flask_cli_stops_with_one_line_naming_the_variable(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
         cwd=ROOT,
-        env=clean_environ(SECRET_KEY="k", DATABASE_URL=f"sqlite:///{tmp_path}/x.sqlite3"),
+        env=clean_environ(
+            SECRET_KEY="k",
+            PORTAL_LAUNCH_SECRET="l" * 32,
+            DATABASE_URL=f"sqlite:///{tmp_path}/x.sqlite3",
+        ),
         capture_output=True,
         text=True,
         timeout=60,
@@ -137,7 +169,7 @@ def test_gunicorn_stops_with_one_line_before_any_worker_boots():
     result = subprocess.run(
         [sys.executable, "-m", "gunicorn", "wsgi:app"],
         cwd=ROOT,
-        env=clean_environ(LEAT_API_TOKEN="t", PORT="0"),
+        env=clean_environ(LEAT_API_TOKEN="t", PORTAL_LAUNCH_SECRET="l" * 32, PORT="0"),
         capture_output=True,
         text=True,
         timeout=60,

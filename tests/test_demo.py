@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask_migrate import upgrade
 
 from portal import create_app
@@ -32,7 +34,12 @@ def test_the_visits_page_shows_demo_mode_and_the_sandbox_shops(tmp_path):
     app = demo_app(tmp_path)
     with app.app_context():
         upgrade()
-    response = app.test_client().get("/visits")
+    browser = app.test_client()
+    refused = browser.get("/visits")
+    assert refused.status_code == 401
+    link = re.search(r'href="http://localhost(/launch\?token=[^"]+)"', refused.text).group(1)
+    assert browser.get(link).status_code == 303
+    response = browser.get("/visits")
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert "Demo mode" in page

@@ -34,6 +34,7 @@ def test_healthz_touches_neither_leat_nor_the_database(tmp_path):
             "LEAT_API_TOKEN": "t",
             "LEAT_BASE_URL": f"http://127.0.0.1:{closed_port()}",
             "SECRET_KEY": "k",
+            "PORTAL_LAUNCH_SECRET": "l" * 32,
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'missing' / 'x.sqlite3'}",
         }
     )
@@ -65,6 +66,7 @@ def procfile_web(tmp_path):
         LEAT_API_TOKEN="t",
         LEAT_BASE_URL=f"http://127.0.0.1:{closed_port()}",
         SECRET_KEY="k",
+        PORTAL_LAUNCH_SECRET="l" * 32,
         DATABASE_URL=f"sqlite:///{tmp_path / 'portal.sqlite3'}",
         PATH=f"{Path(sys.executable).parent}:{env.get('PATH', '')}",
     )

@@ -23,6 +23,7 @@ def make_app(tmp_path):
             "INSTANCE_PATH": tmp_path,
             "LEAT_API_TOKEN": "t",
             "SECRET_KEY": "k",
+            "PORTAL_LAUNCH_SECRET": "l" * 32,
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'portal.sqlite3'}",
         }
     )
@@ -48,7 +49,10 @@ def test_upgrade_from_empty_builds_the_local_record(tmp_path):
             "contact_email",
             "snapshot",
             "snapshot_at",
+            "created_by",
+            "updated_by",
         } <= columns
+        assert "used_launch_tokens" in inspector.get_table_names()
 
 
 def test_the_models_and_the_migrations_agree(tmp_path):
@@ -76,6 +80,7 @@ def test_flask_db_upgrade_on_the_command_line(tmp_path):
         "PATH": str(Path(sys.executable).parent),
         "LEAT_API_TOKEN": "t",
         "SECRET_KEY": "k",
+        "PORTAL_LAUNCH_SECRET": "l" * 32,
         "DATABASE_URL": f"sqlite:///{database}",
     }
     result = subprocess.run(

@@ -4,6 +4,7 @@ the portal and the Leat sandbox served over loopback."""
 from __future__ import annotations
 
 import pytest
+from conftest import launch_path
 from playwright.sync_api import expect
 
 from portal.leat_sandbox import seed
@@ -166,7 +167,9 @@ def test_a_double_click_creates_one_visit(page, sandbox_leat):
 @pytest.fixture
 def no_js_page(browser, live_portal):
     context = browser.new_context(base_url=live_portal, java_script_enabled=False)
-    yield context.new_page()
+    tab = context.new_page()
+    tab.goto(launch_path())
+    yield tab
     context.close()
 
 

@@ -12,6 +12,7 @@ import requests
 import responses
 
 from portal import create_app
+from portal.auth.launch import mint
 from portal.extensions import db
 from portal.models import VisitRecord
 
@@ -21,6 +22,7 @@ SHOP = "dc1a363c-e073-44cd-afb2-df64988729bd"
 CONTACT = "03a090a3-adb1-4e9b-a56d-2fbb81375793"
 VISIT = "bfada889-2b4e-4bd9-9c2e-0c5a1f6b2f10"
 HTMX = {"HX-Request": "true"}
+LAUNCH_SECRET = "l" * 32
 
 FAILURES = {
     "token": (
@@ -56,6 +58,7 @@ def app(tmp_path, migrated_database):
             "LEAT_API_TOKEN": "t",
             "LEAT_BASE_URL": BASE,
             "SECRET_KEY": "k",
+            "PORTAL_LAUNCH_SECRET": LAUNCH_SECRET,
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
         }
     )
@@ -72,6 +75,13 @@ def leat():
         yield mock
 
 
+def signed_in(app):
+    client = app.test_client()
+    token = mint(LAUNCH_SECRET, manager_id="anna@example.com", name="Anna", shops=["*"])
+    assert client.get(f"/launch?token={token}").status_code == 303
+    return client
+
+
 def csrf_token(client) -> str:
     return re.search(r'name="csrf-token" content="([^"]+)"', client.get("/visits").text).group(1)
 
@@ -80,7 +90,7 @@ def csrf_token(client) -> str:
 def test_a_failed_create_explains_and_keeps_every_value(app, leat, failure):
     answer, status, message = FAILURES[failure]
     leat.post(API + "/visits", **answer)
-    client = app.test_client()
+    client = signed_in(app)
     data = {
         "csrf_token": csrf_token(client),
         "contact": CONTACT,
@@ -120,7 +130,7 @@ def test_a_failed_save_explains_in_the_row_and_keeps_every_value(app, leat, fail
         db.session.add(record)
         db.session.commit()
     leat.put(f"{API}/visits/{VISIT}", **answer)
-    client = app.test_client()
+    client = signed_in(app)
     prefix = f"visit-{VISIT}-"
     data = {
         prefix + "csrf_token": csrf_token(client),
@@ -143,6 +153,6 @@ def test_a_failed_save_explains_in_the_row_and_keeps_every_value(app, leat, fail
 def test_shops_that_cannot_be_loaded_are_explained_on_the_page(app):
     with responses.RequestsMock() as mock:
         mock.get(API + "/shops", status=503, body="maintenance")
-        page = app.test_client().get("/visits")
+        page = signed_in(app).get("/visits")
     assert page.status_code == 200
     assert "The list of shops could not be loaded. Leat is down for maintenance" in page.text

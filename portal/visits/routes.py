@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
+from ..auth import current_manager
 from ..htmx import is_partial
 from ..leat import CONTACT_NOT_FOUND, SHOP_NOT_FOUND, LeatError, LeatNotFound, LeatValidationError
 from ..leat_messages import manager_message, status_for
@@ -49,6 +50,8 @@ def index():
 def create():
     shops, problem = load_shops()
     form = CreateVisitForm(shops=shops)
+    if form.shop.data and not current_manager().may_use(form.shop.data):
+        abort(403)  # the intranet did not give this manager that shop
     if problem:
         form.form_errors.append(problem)
         return create_failed(form, 502)
@@ -65,6 +68,7 @@ def create():
             ends_at=form.ends_at.data,
             source=form.source.data or DEFAULT_SOURCE,
             external_id=form.external_id.data or None,
+            manager=current_manager(),
         )
     except LeatError as exc:
         return create_failed(form, explain(form, exc))
@@ -94,7 +98,7 @@ def save(uuid):
     if not form.validate_on_submit():
         return save_failed(row, form, 422)
     try:
-        service.update_visit(row.record, form.changes())
+        service.update_visit(row.record, form.changes(), current_manager())
     except LeatError as exc:
         return save_failed(row, form, explain(form, exc))
     row = service.row_for(row.record, shop_names())
@@ -118,7 +122,7 @@ def show(uuid):
 
 
 def render_page(create_form, *, status=200, editors=None):
-    page = service.page_of_records(request.args.get("page", 1, type=int))
+    page = service.page_of_records(request.args.get("page", 1, type=int), current_manager())
     names = shop_names()
     rows = [service.row_for(record, names) for record in page.items]
     body = render_template(
@@ -171,10 +175,10 @@ def explain(form, exc: LeatError) -> int:
 
 
 def load_shops():
-    """(shops, None), or ([], a message) when Leat fails; asked once per request."""
+    """The manager's shops and None, or ([], a message) when Leat fails; once a request."""
     if "shops" not in g:
         try:
-            g.shops, g.shops_problem = service.shops(), None
+            g.shops, g.shops_problem = current_manager().visible(service.shops()), None
         except LeatError as exc:
             g.shops = []
             g.shops_problem = "The list of shops could not be loaded. " + manager_message(exc)
@@ -199,6 +203,7 @@ def _editor(row, **kwargs):
 
 def _row_or_404(uuid):
     record = service.find_record(uuid)
-    if record is None or record.snapshot is None:
+    # Another shop's visit is answered as if it did not exist: its uuid reveals nothing.
+    if record is None or record.snapshot is None or not current_manager().may_use(record.shop_uuid):
         abort(404)
     return service.row_for(record, shop_names())

@@ -15,6 +15,7 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import select
 
+from ..auth import Manager
 from ..extensions import db, leat
 from ..leat import Contact, Shop, Visit
 from ..models import VisitRecord
@@ -73,6 +74,7 @@ def create_visit(
     ends_at: datetime | None,
     source: str | None,
     external_id: str | None,
+    manager: Manager,
 ) -> VisitRecord:
     visit = leat().create_visit(
         contact_uuid=contact.uuid,
@@ -83,16 +85,18 @@ def create_visit(
         ends_at=ends_at,
     )
     record = VisitRecord(shop_uuid=shop_uuid, contact_email=contact.email)
+    record.created_by_manager(manager)
     record.remember(visit)
     db.session.add(record)
     db.session.commit()
     return record
 
 
-def update_visit(record: VisitRecord, changes: dict) -> VisitRecord:
+def update_visit(record: VisitRecord, changes: dict, manager: Manager) -> VisitRecord:
     """Send Leat only what changed, then keep its answer as the snapshot."""
     if changes:
         record.remember(leat().update_visit(record.leat_uuid, **changes))
+        record.edited_by_manager(manager)
         db.session.commit()
     return record
 
@@ -101,8 +105,11 @@ def find_record(leat_uuid: str) -> VisitRecord | None:
     return db.session.scalar(select(VisitRecord).where(VisitRecord.leat_uuid == leat_uuid))
 
 
-def page_of_records(page: int):
+def page_of_records(page: int, manager: Manager):
+    """The manager's shops' visits, newest first (Leat cannot filter by shop; we can)."""
     query = select(VisitRecord).order_by(VisitRecord.created_at.desc(), VisitRecord.id.desc())
+    if not manager.all_shops:
+        query = query.where(VisitRecord.shop_uuid.in_(manager.shops))
     return db.paginate(query, page=page, per_page=VISITS_PER_PAGE, error_out=False)
 
 

@@ -1,0 +1,16 @@
+"""Who may use the portal: managers sent by their intranet with a signed launch link."""
+
+from flask import Flask
+
+from .cli import launch_link
+from .manager import Manager, current_manager
+from .routes import bp, require_manager
+
+__all__ = ["Manager", "current_manager", "init_app"]
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    app.before_request(require_manager)
+    app.cli.add_command(launch_link)
+    app.add_template_global(current_manager)

@@ -1,0 +1,53 @@
+"""The signed-in manager, kept in the session, and what they may touch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import g, session
+
+from .launch import ALL_SHOPS, Launch
+
+SESSION_KEY = "manager"
+
+
+@dataclass(frozen=True)
+class Manager:
+    id: str
+    name: str
+    shops: tuple[str, ...]
+
+    @property
+    def all_shops(self) -> bool:
+        return ALL_SHOPS in self.shops
+
+    def may_use(self, shop_uuid: str | None) -> bool:
+        return bool(shop_uuid) and (self.all_shops or shop_uuid in self.shops)
+
+    def visible(self, shops):
+        """The shops (Leat's ``Shop`` values) this manager may see, in their order."""
+        return [shop for shop in shops if self.may_use(shop.uuid)]
+
+
+def sign_in(launch: Launch) -> Manager:
+    manager = Manager(id=launch.manager_id, name=launch.name, shops=launch.shops)
+    # A new session for a new sign-in: nothing from before carries over.
+    session.clear()
+    session.permanent = True
+    session[SESSION_KEY] = {"id": manager.id, "name": manager.name, "shops": list(manager.shops)}
+    return manager
+
+
+def sign_out() -> None:
+    session.clear()
+
+
+def current_manager() -> Manager | None:
+    if "manager" not in g:
+        stored = session.get(SESSION_KEY)
+        g.manager = (
+            Manager(id=stored["id"], name=stored["name"], shops=tuple(stored["shops"]))
+            if isinstance(stored, dict)
+            else None
+        )
+    return g.manager

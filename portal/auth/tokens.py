@@ -1,0 +1,30 @@
+"""Single use of launch tokens: each ``jti`` is remembered in the database until it expires."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..models import UsedLaunchToken
+from .launch import Launch, LaunchRefused
+
+
+def spend(launch: Launch) -> None:
+    """Mark the token used; refuse it if it was used before (by any instance)."""
+    now = datetime.now(UTC)
+    # Expired ids can never be replayed (the signature check refuses them first).
+    db.session.execute(delete(UsedLaunchToken).where(UsedLaunchToken.expires_at < now))
+    db.session.add(
+        UsedLaunchToken(jti=launch.jti, expires_at=datetime.fromtimestamp(launch.expires_at, UTC))
+    )
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise LaunchRefused(
+            "jti already used",
+            "This sign-in link has already been used. Open the portal again from your intranet.",
+        ) from None
