@@ -47,8 +47,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     from . import auth, health, security, visits
 
+    # The sign-in check runs before the CSRF check: without a session the answer
+    # is "sign in", not "this page expired".
+    auth.init_app(app)
     security.init_app(app)
     app.register_blueprint(health.bp)
-    auth.init_app(app)
     visits.init_app(app)
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import signal
 import socket
@@ -55,29 +56,54 @@ def procfile_command(process: str) -> list[str]:
 
 @pytest.fixture
 def procfile_web(tmp_path):
-    """The Procfile's web line, started as a PaaS would: PORT set, secrets in the env."""
-    port = closed_port()
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("LEAT_", "PORTAL_", "GUNICORN"))
-    }
-    env.update(
-        PORT=str(port),
-        WEB_CONCURRENCY="2",
-        LEAT_API_TOKEN="t",
-        LEAT_BASE_URL=f"http://127.0.0.1:{closed_port()}",
-        SECRET_KEY="k",
-        PORTAL_LAUNCH_SECRET="l" * 32,
-        DATABASE_URL=f"sqlite:///{tmp_path / 'portal.sqlite3'}",
-        PATH=f"{Path(sys.executable).parent}:{env.get('PATH', '')}",
-    )
-    log = tmp_path / "gunicorn.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            procfile_command("web"), cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+    """Starts the Procfile's web line as a PaaS would (PORT set, settings in the
+    environment); each call may change the environment. Stopped with SIGTERM after."""
+    processes = []
+
+    def start(**overrides):
+        port = closed_port()
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("LEAT_", "PORTAL_", "GUNICORN"))
+        }
+        env.update(
+            PORT=str(port),
+            WEB_CONCURRENCY="2",
+            LEAT_API_TOKEN="t",
+            LEAT_BASE_URL=f"http://127.0.0.1:{closed_port()}",
+            SECRET_KEY="k",
+            PORTAL_LAUNCH_SECRET="l" * 32,
+            DATABASE_URL=f"sqlite:///{tmp_path / 'portal.sqlite3'}",
+            PATH=f"{Path(sys.executable).parent}:{env.get('PATH', '')}",
         )
-    try:
-        yield f"http://127.0.0.1:{port}", log
-    finally:
+        env.update(overrides)
+        env = {k: v for k, v in env.items() if v is not None}
+        subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+        log = tmp_path / f"gunicorn-{port}.log"
+        with log.open("w") as out:
+            processes.append(
+                subprocess.Popen(
+                    procfile_command("web"),
+                    cwd=ROOT,
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+        url = f"http://127.0.0.1:{port}"
+        wait_until_up(url, log)
+        return url, log
+
+    yield start
+    for process in processes:
         process.send_signal(signal.SIGTERM)
         try:
             process.wait(timeout=30)
@@ -86,18 +112,21 @@ def procfile_web(tmp_path):
             process.wait()
 
 
-def test_healthz_under_gunicorn_from_the_procfile(procfile_web):
-    url, log = procfile_web
+def wait_until_up(url, log):
     deadline = time.monotonic() + 30
-    response = None
     with requests.Session() as http:
         while time.monotonic() < deadline:
             try:
-                response = http.get(url + "/healthz", timeout=2)
-                break
+                http.get(url + "/healthz", timeout=2)
+                return
             except requests.ConnectionError:
                 time.sleep(0.1)
-    assert response is not None, "gunicorn did not start:\n" + log.read_text()
+    raise AssertionError("gunicorn did not start:\n" + log.read_text())
+
+
+def test_healthz_under_gunicorn_from_the_procfile(procfile_web):
+    url, log = procfile_web()
+    response = requests.get(url + "/healthz", timeout=5)
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "application/json"
     assert response.json() == {"status": "ok"}
@@ -106,6 +135,28 @@ def test_healthz_under_gunicorn_from_the_procfile(procfile_web):
     output = log.read_text()
     assert "gthread" in output
     assert '"GET /healthz HTTP/1.1" 200' in output
+
+
+def test_demo_mode_prints_a_sign_in_link_that_works(procfile_web):
+    url, log = procfile_web(
+        PORTAL_DEMO="1",
+        LEAT_API_TOKEN=None,
+        LEAT_BASE_URL=None,
+        SECRET_KEY=None,
+        PORTAL_LAUNCH_SECRET=None,
+    )
+    time.sleep(0.2)
+    match = re.search(r"Sign in to the demo portal: (\S+)", log.read_text())
+    assert match, log.read_text()
+    link = match.group(1)
+    assert link.startswith(url + "/launch?token=")
+    with requests.Session() as http:
+        response = http.get(link, allow_redirects=False, timeout=10)
+        assert response.status_code == 303
+        assert response.headers["Location"] == "/visits"
+        page = http.get(url + "/visits", timeout=10)
+    assert page.status_code == 200
+    assert "Demo manager" in page.text
 
 
 def test_gunicorn_outlives_the_slowest_request_the_leat_client_allows(monkeypatch):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 
 from .demo import launch_url
 from .launch import ALL_SHOPS, MAX_LIFETIME_SECONDS, mint
@@ -15,6 +16,7 @@ from .launch import ALL_SHOPS, MAX_LIFETIME_SECONDS, mint
 @click.option("--shop", "shops", multiple=True, help="A Leat shop uuid (repeat for more).")
 @click.option("--all-shops", is_flag=True, help="Every shop, now and later.")
 @click.option("--base-url", default="http://127.0.0.1:8000", show_default=True)
+@with_appcontext
 def launch_link(manager_id, name, shops, all_shops, base_url):
     """Print a launch link, valid once and for the next 10 minutes."""
     if bool(shops) == all_shops:

@@ -1,0 +1,130 @@
+"""The portal inside an intranet's iframe, on another site, in a real Chromium.
+
+The intranet page is served from 127.0.0.1 and frames the portal served from
+localhost: two sites, so the session cookie is a third-party cookie there.
+"""
+
+from __future__ import annotations
+
+import shutil
+from html import escape
+
+import pytest
+from conftest import launch_path, portal_config
+from playwright.sync_api import expect
+
+from portal import create_app
+from portal.extensions import db
+from portal.leat_sandbox import serve_in_thread
+
+
+class Intranet:
+    """A company intranet page whose iframe shows whatever ``frame_src`` says."""
+
+    def __init__(self):
+        self.frame_src = "about:blank"
+
+    def __call__(self, environ, start_response):
+        body = (
+            '<!doctype html><html lang="en"><head><title>Intranet</title></head><body>'
+            "<h1>Company intranet</h1>"
+            f'<iframe src="{escape(self.frame_src)}" title="Visits portal" '
+            'width="1100" height="900"></iframe></body></html>'
+        ).encode()
+        start_response(
+            "200 OK",
+            [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(body)))],
+        )
+        return [body]
+
+
+@pytest.fixture
+def intranet():
+    page = Intranet()
+    with serve_in_thread(page) as server:
+        page.url = server.base_url
+        yield page
+
+
+def framed_portal(tmp_path, sandbox, migrated_database, ancestors):
+    database = tmp_path / "framed.sqlite3"
+    shutil.copy(migrated_database, database)
+    config = portal_config(tmp_path, database, sandbox)
+    config["PORTAL_FRAME_ANCESTORS"] = ancestors
+    return create_app(config)
+
+
+@pytest.fixture
+def open_intranet(browser):
+    contexts = []
+
+    def open_page(intranet, portal_url):
+        intranet.frame_src = portal_url + launch_path(name="Ingrid")
+        context = browser.new_context(viewport={"width": 1200, "height": 1000})
+        contexts.append(context)
+        page = context.new_page()
+        page.console_lines = []
+        page.on("console", lambda message: page.console_lines.append(message.text))
+        page.goto(intranet.url)
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def serve_on_localhost(app):
+    server = serve_in_thread(app)
+    return server, server.base_url.replace("127.0.0.1", "localhost")
+
+
+def test_sign_in_create_and_edit_inside_a_cross_site_frame(
+    tmp_path, sandbox, migrated_database, intranet, open_intranet, sandbox_leat
+):
+    app = framed_portal(tmp_path, sandbox, migrated_database, (intranet.url,))
+    server, portal_url = serve_on_localhost(app)
+    try:
+        page = open_intranet(intranet, portal_url)
+        frame = page.frame_locator("iframe")
+        expect(frame.get_by_role("heading", name="Visits", exact=True)).to_be_visible()
+        expect(frame.get_by_text("Signed in as")).to_contain_text("Ingrid")
+
+        form = frame.locator("#create-visit")
+        form.get_by_label("Contact", exact=True).fill("anna.devries@example.com")
+        form.get_by_label("Shop").select_option(label="Rotterdam Markthal")
+        form.get_by_label("Source").fill("Framed till")
+        form.get_by_role("button", name="Create visit").click()
+        row = frame.locator("#visit-rows > tr").first
+        expect(row).to_contain_text("Rotterdam Markthal")
+        expect(row).to_contain_text("by Ingrid")
+
+        row.get_by_role("button", name="Edit").click()
+        editor = frame.locator("form.row-editor")
+        editor.get_by_label("Source").fill("Framed and edited")
+        editor.get_by_role("button", name="Save").click()
+        expect(frame.locator("#visit-rows > tr").first).to_contain_text("Framed and edited")
+        assert sandbox_leat.list_visits().visits[0].source == "Framed and edited"
+    finally:
+        server.stop()
+        with app.app_context():
+            db.engine.dispose()
+        app.extensions["leat"].close()
+
+
+def test_without_frame_ancestors_the_frame_is_refused(
+    tmp_path, sandbox, migrated_database, intranet, open_intranet
+):
+    app = framed_portal(tmp_path, sandbox, migrated_database, ())
+    server, portal_url = serve_on_localhost(app)
+    try:
+        page = open_intranet(intranet, portal_url)
+        expect(page.get_by_role("heading", name="Company intranet")).to_be_visible()
+        frame = page.frame_locator("iframe")
+        page.wait_for_timeout(1000)
+        expect(frame.get_by_role("heading", name="Visits", exact=True)).to_have_count(0)
+        assert any("frame-ancestors" in line for line in page.console_lines), page.console_lines
+    finally:
+        server.stop()
+        with app.app_context():
+            db.engine.dispose()
+        app.extensions["leat"].close()
