@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .leat.client import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT
+from .leat.client import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, worst_case_call_seconds
 
 DEFAULT_LEAT_BASE_URL = "https://api.piggy.eu"
 DEFAULT_TIMEZONE = "Europe/Amsterdam"
@@ -126,7 +126,9 @@ def database_url(value: str, instance_path: Path) -> str:
 
 def worst_case_request_seconds(config: Mapping[str, Any]) -> float:
     """How long one request can wait on Leat before every call has timed out."""
-    per_call = float(config["LEAT_CONNECT_TIMEOUT"]) + float(config["LEAT_READ_TIMEOUT"])
+    per_call = worst_case_call_seconds(
+        float(config["LEAT_CONNECT_TIMEOUT"]), float(config["LEAT_READ_TIMEOUT"])
+    )
     return MAX_LEAT_CALLS_PER_REQUEST * per_call
 
 

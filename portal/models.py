@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Index, String
+from sqlalchemy import JSON, DateTime, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -38,6 +38,14 @@ class UTCDateTime(TypeDecorator):
         return value
 
 
+# A record's delivery state. Confirmed: Leat has it as the snapshot says. Pending: a
+# create or an edit whose outcome Leat has not confirmed yet; the worker (or Retry
+# now) delivers it. Attention: Leat refused it; the manager must correct it.
+CONFIRMED = "confirmed"
+PENDING = "pending"
+ATTENTION = "attention"
+
+
 class VisitRecord(db.Model):
     __tablename__ = "visit_records"
 
@@ -45,7 +53,8 @@ class VisitRecord(db.Model):
     # Null until Leat has confirmed the visit (a create whose answer never came).
     leat_uuid: Mapped[str | None] = mapped_column(String(36), unique=True)
     shop_uuid: Mapped[str] = mapped_column(String(36))
-    contact_uuid: Mapped[str] = mapped_column(String(36))
+    # Null while a pending create still has to look the contact up by e-mail.
+    contact_uuid: Mapped[str | None] = mapped_column(String(36))
     contact_email: Mapped[str | None] = mapped_column(String(255))
     external_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSON)
@@ -56,10 +65,26 @@ class VisitRecord(db.Model):
     updated_by: Mapped[str | None] = mapped_column(String(255))
     updated_by_name: Mapped[str | None] = mapped_column(String(255))
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    status: Mapped[str] = mapped_column(String(16), default=CONFIRMED, server_default=CONFIRMED)
+    # What still has to reach Leat: {"kind": "create" | "update", "fields": {...}}.
+    pending: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A sender (web request, worker, Retry now) holds the record until then; a sender
+    # that dies lets its claim run out, and the record is delivered by the next one.
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_kind: Mapped[str | None] = mapped_column(String(32))
+    # The create form's one-time key: a repeated submission finds the first result.
+    submission_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
-    __table_args__ = (Index("ix_visit_records_shop_created", "shop_uuid", "created_at"),)
+    __table_args__ = (
+        Index("ix_visit_records_shop_created", "shop_uuid", "created_at"),
+        Index("ix_visit_records_due", "status", "next_attempt_at"),
+    )
 
     def created_by_manager(self, manager) -> None:
         self.created_by, self.created_by_name = manager.id, manager.name

@@ -21,7 +21,13 @@ from portal import create_app
 from portal.auth.launch import mint
 from portal.extensions import db
 from portal.leat import LeatClient
-from portal.leat_sandbox import API_PREFIX, SandboxServer, create_sandbox_app, serve_in_thread
+from portal.leat_sandbox import (
+    API_PREFIX,
+    FaultInjector,
+    SandboxServer,
+    create_sandbox_app,
+    serve_in_thread,
+)
 
 # -- the Leat sandbox ------------------------------------------------------------
 
@@ -38,8 +44,11 @@ def sandbox_app(sandbox_db: Path) -> Flask:
 
 @pytest.fixture
 def sandbox(sandbox_app: Flask) -> Iterator[SandboxServer]:
-    """The sandbox on a free loopback port: ``.base_url``, ``.token``, ``.connections_accepted``."""
-    with serve_in_thread(sandbox_app) as server:
+    """The sandbox on a free loopback port: ``.base_url``, ``.token``,
+    ``.connections_accepted``, and ``.faults`` to make it fail on purpose."""
+    faults = FaultInjector(sandbox_app, seed=20261125)
+    with serve_in_thread(faults) as server:
+        server.faults = faults
         yield server
 
 

@@ -175,12 +175,25 @@ def test_invalid_input_is_refused_before_leat_is_called(
     assert sandbox_leat.list_visits().total == 0
 
 
-def test_leats_own_422_lands_under_the_matching_field(client):
-    assert create(client, external_id="till-7").status_code == 200
+def test_leats_own_422_lands_under_the_matching_field(client, sandbox_leat, app):
+    # A visit made at Leat by another system: only Leat knows its external_id.
+    sandbox_leat.create_visit(
+        contact_uuid=seed.CONTACT_DAAN, shop_uuid=seed.SHOP_WEBSHOP, external_id="till-7"
+    )
     response = create(client, external_id="till-7", contact="bram.jansen@example.com")
     assert response.status_code == 422
     assert "already been taken" in error_under(response.text, "external_id")
     assert 'value="bram.jansen@example.com"' in response.text
+    with app.app_context():  # refused outright: nothing waits in the portal
+        assert db.session.scalar(db.select(db.func.count(VisitRecord.id))) == 0
+
+
+def test_an_external_id_the_portal_already_knows_is_refused_before_leat(client, sandbox_leat):
+    assert create(client, external_id="till-8").status_code == 200
+    response = create(client, external_id="till-8", contact="bram.jansen@example.com")
+    assert response.status_code == 422
+    assert "already used by another visit" in error_under(response.text, "external_id")
+    assert sandbox_leat.list_visits().total == 1
 
 
 # -- without JavaScript ------------------------------------------------------------------
@@ -264,7 +277,9 @@ def test_save_sends_only_what_changed_and_rerenders_the_row(
     assert response.status_code == 200
     page = response.text
     assert "<html" not in page
-    assert page.lstrip().startswith(f'<tr id="visit-{recorded.leat_uuid}" class="visit-row">')
+    assert page.lstrip().startswith(
+        f'<tr id="visit-{recorded.leat_uuid}" class="visit-row state-confirmed">'
+    )
     assert "Till 4" in page
     assert "1 May 2026, 12:00" in page
     assert "autofocus" in page  # focus returns to the row's Edit button
@@ -312,7 +327,7 @@ def test_cancel_restores_the_row_without_calling_leat(client, app, recorded, mon
     response = client.get(f"/visits/{recorded.leat_uuid}", headers=HTMX)
     assert response.status_code == 200
     assert response.text.lstrip().startswith(
-        f'<tr id="visit-{recorded.leat_uuid}" class="visit-row">'
+        f'<tr id="visit-{recorded.leat_uuid}" class="visit-row state-confirmed">'
     )
     assert "autofocus" in response.text
 
@@ -396,12 +411,12 @@ def test_the_list_is_newest_first_fifty_a_page(client, app):
             db.session.add(record)
         db.session.commit()
     first = client.get("/visits").text
-    assert first.count('class="visit-row"') == 50
+    assert first.count('class="visit-row state-confirmed"') == 50
     assert first.index(">n50<") < first.index(">n49<")
     assert ">n0<" not in first
     assert 'href="/visits?page=2"' in first
     second = client.get("/visits?page=2").text
-    assert second.count('class="visit-row"') == 1
+    assert second.count('class="visit-row state-confirmed"') == 1
     assert ">n0<" in second
 
 

@@ -14,6 +14,7 @@ from typing import Any, Final
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NewConnectionError
+from urllib3.util.retry import Retry
 
 from . import errors
 from .models import Contact, Shop, Visit, VisitPage
@@ -31,7 +32,43 @@ VISITS: Final = "/visits"
 VISIT: Final = "/visits/{uuid}"
 
 DEFAULT_CONNECT_TIMEOUT: Final = 3.05
-DEFAULT_READ_TIMEOUT: Final = 10.0
+DEFAULT_READ_TIMEOUT: Final = 8.0
+
+# Retries of idempotent calls (GET, PUT): few and short, so a manager waits seconds,
+# not minutes; everything slower becomes a pending item for the worker.
+RETRIES: Final = 2
+RETRY_AFTER_MAX: Final = 5
+RETRY_STATUSES: Final = frozenset({429, 502, 503, 504})
+
+
+def retry_policy() -> Retry:
+    """Exponential backoff with jitter on connection errors and 429/502/503/504.
+
+    A create (POST) is never re-sent by the adapter: Leat may have made the visit
+    already, and only a look-up by external_id can tell.
+    """
+    return Retry(
+        total=RETRIES,
+        connect=RETRIES,
+        read=1,  # a GET or PUT whose answer was lost is safe to ask once more
+        status=RETRIES,
+        other=0,
+        allowed_methods=frozenset({"GET", "PUT"}),
+        status_forcelist=RETRY_STATUSES,
+        backoff_factor=0.25,
+        backoff_jitter=0.25,
+        backoff_max=2,
+        respect_retry_after_header=True,
+        retry_after_max=RETRY_AFTER_MAX,
+        raise_on_status=False,  # the last answer is returned and typed like any other
+    )
+
+
+def worst_case_call_seconds(connect_timeout: float, read_timeout: float) -> float:
+    """The longest one client call can take, every attempt timing out and waiting."""
+    return (1 + RETRIES) * (connect_timeout + read_timeout) + RETRIES * RETRY_AFTER_MAX
+
+
 MAX_VISITS_PER_PAGE: Final = 500
 
 
@@ -68,7 +105,9 @@ class LeatClient:
         if session is None:
             # One pool per host, as large as the threads that may call at once, so no
             # thread waits for (or throws away) a connection.
-            adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size)
+            adapter = HTTPAdapter(
+                pool_connections=1, pool_maxsize=pool_size, max_retries=retry_policy()
+            )
             self._session.mount("https://", adapter)
             self._session.mount("http://", adapter)
         self._session.headers.update(

@@ -6,6 +6,7 @@ command line (``python -m portal.leat_sandbox``).
 """
 
 from .app import API_PREFIX, DEFAULT_TOKEN, create_sandbox_app
+from .faults import MAINTENANCE_PAGE, Fault, FaultInjector
 from .seed import (
     CONTACT_ANNA,
     CONTACT_BRAM,
@@ -32,11 +33,14 @@ __all__ = [
     "CONTACT_EMMA",
     "DEFAULT_TOKEN",
     "IN_PROCESS_BASE_URL",
+    "MAINTENANCE_PAGE",
     "SHOPS",
     "SHOP_AMSTERDAM",
     "SHOP_ROTTERDAM",
     "SHOP_UTRECHT",
     "SHOP_WEBSHOP",
+    "Fault",
+    "FaultInjector",
     "SandboxAdapter",
     "SandboxServer",
     "create_sandbox_app",

@@ -10,6 +10,7 @@ from .forms import portal_zone
 from .routes import bp
 from .service import ShopCache
 from .times import to_wall
+from .worker import leat_sync
 
 
 def local_time(instant: datetime | None) -> str:
@@ -31,8 +32,24 @@ def local_clock(instant: datetime | None) -> str:
     return f"{wall.day} {wall:%b, %H:%M}"
 
 
+def age(since: datetime | None) -> str:
+    """How long ago, roughly, in words."""
+    if since is None:
+        return "a moment"
+    seconds = max(0, (datetime.now(UTC) - since).total_seconds())
+    if seconds < 90:
+        return "about a minute" if seconds >= 45 else "less than a minute"
+    if seconds < 90 * 60:
+        return f"{round(seconds / 60)} minutes"
+    if seconds < 36 * 3600:
+        return f"{round(seconds / 3600)} hours"
+    return f"{round(seconds / 86400)} days"
+
+
 def init_app(app: Flask) -> None:
+    app.add_template_filter(age, "age")
     app.extensions["shop_cache"] = ShopCache()
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(local_clock, "local_clock")
     app.register_blueprint(bp)
+    app.cli.add_command(leat_sync)

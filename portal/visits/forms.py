@@ -9,7 +9,14 @@ from zoneinfo import ZoneInfo
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateTimeLocalField, SelectField, StringField, SubmitField
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    HiddenField,
+    SelectField,
+    StringField,
+    SubmitField,
+)
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from .times import LocalTimeError, to_instant, to_wall
@@ -88,6 +95,8 @@ class CreateVisitForm(VisitFieldsForm):
     )
     create_contact = BooleanField("Create the contact if new")
     shop = SelectField("Shop", validators=[InputRequired("Choose the shop of the visit.")])
+    # One key per filled-in form: the same form sent twice makes one visit.
+    submission_key = HiddenField()
     submit = SubmitField("Create visit")
 
     def __init__(self, *args, shops=(), **kwargs):
@@ -98,6 +107,8 @@ class CreateVisitForm(VisitFieldsForm):
             self.shop.choices.insert(0, ("", "Choose a shop…"))
         if self.source.data is None:
             self.source.data = DEFAULT_SOURCE
+        if not self.submission_key.data:
+            self.submission_key.data = uuid.uuid4().hex
         self.contact_kind: str | None = None
 
     def validate_contact(self, field):

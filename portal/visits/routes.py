@@ -13,7 +13,9 @@ from ..htmx import is_partial
 from ..leat import CONTACT_NOT_FOUND, SHOP_NOT_FOUND, LeatError, LeatNotFound, LeatValidationError
 from ..leat_messages import manager_message, status_for
 from . import service
+from .delivery import Refused
 from .forms import DEFAULT_SOURCE, CreateVisitForm, EditVisitForm
+from .service import RepeatedSubmission
 
 bp = Blueprint("visits", __name__)
 
@@ -58,28 +60,43 @@ def create():
     if not form.validate_on_submit():
         return create_failed(form, 422)
     try:
-        contact = service.resolve_contact(
-            form.contact_kind, form.contact.data, create=form.create_contact.data
-        )
-        record = service.create_visit(
-            contact=contact,
+        record, failure = service.create_visit(
+            contact_kind=form.contact_kind,
+            contact=form.contact.data,
+            create_contact=form.create_contact.data,
             shop_uuid=form.shop.data,
             starts_at=form.starts_at.data,
             ends_at=form.ends_at.data,
             source=form.source.data or DEFAULT_SOURCE,
             external_id=form.external_id.data or None,
             manager=current_manager(),
+            submission_key=form.submission_key.data or None,
         )
-    except LeatError as exc:
-        return create_failed(form, explain(form, exc))
+    except Refused as refused:
+        return create_failed(form, explain(form, refused.error))
+    except RepeatedSubmission as repeat:
+        # A double click, a browser's retry, back-and-resubmit: the first result.
+        record, failure = repeat.record, None
 
     row = service.row_for(record, shop_names())
-    message = f"Visit of {row.contact_label} at {row.shop_name} recorded."
+    message = outcome_message(
+        row, failure, f"Visit of {row.contact_label} at {row.shop_name} recorded."
+    )
     if not is_partial():
         flash(message)
         return redirect(url_for("visits.index"), code=303)
     fresh = blank_create_form(shop=form.shop.data)
     return render_template("visits/_create_answer.html", form=fresh, row=row, message=message)
+
+
+def outcome_message(row, failure, done: str) -> str:
+    if failure is None and row.state == "confirmed":
+        return done
+    reason = manager_message(failure) if failure is not None else "Leat has not confirmed it yet."
+    return (
+        f"The visit of {row.contact_label} is saved in the portal but not yet in Leat: "
+        f"{reason} The portal sends it again by itself; nothing needs to be typed again."
+    )
 
 
 @bp.get("/visits/<uuid>/edit")
@@ -98,11 +115,29 @@ def save(uuid):
     if not form.validate_on_submit():
         return save_failed(row, form, 422)
     try:
-        service.update_visit(row.record, form.changes(), current_manager())
-    except LeatError as exc:
-        return save_failed(row, form, explain(form, exc))
-    row = service.row_for(row.record, shop_names())
-    message = f"Visit of {row.contact_label} saved."
+        record, failure = service.update_visit(row.record, form.changes(), current_manager())
+    except Refused as refused:
+        return save_failed(row, form, explain(form, refused.error))
+    row = service.row_for(record, shop_names())
+    if row.state == "attention":
+        form.form_errors.append(row.record.last_error)
+        return save_failed(row, form, 422)
+    message = outcome_message(row, failure, f"Visit of {row.contact_label} saved.")
+    if not is_partial():
+        flash(message)
+        return redirect(url_for("visits.index"), code=303)
+    return render_template("visits/_save_answer.html", row=row, message=message)
+
+
+@bp.post("/visits/<uuid>/retry")
+def retry(uuid):
+    """Retry now: deliver this pending (or corrected) record at once."""
+    row = _row_or_404(uuid)
+    record, failure = service.retry_now(row.record)
+    row = service.row_for(record, shop_names())
+    message = outcome_message(row, failure, f"Visit of {row.contact_label} is now in Leat.")
+    if row.state == "attention":
+        message = f"Leat did not accept the visit of {row.contact_label}: {row.record.last_error}"
     if not is_partial():
         flash(message)
         return redirect(url_for("visits.index"), code=303)
@@ -122,11 +157,20 @@ def show(uuid):
 
 
 def render_page(create_form, *, status=200, editors=None):
-    page = service.page_of_records(request.args.get("page", 1, type=int), current_manager())
+    manager = current_manager()
+    page = service.page_of_records(request.args.get("page", 1, type=int), manager)
     names = shop_names()
     rows = [service.row_for(record, names) for record in page.items]
+    waiting, oldest, token_refused = service.waiting(manager)
     body = render_template(
-        "visits/index.html", form=create_form, rows=rows, page=page, editors=editors or {}
+        "visits/index.html",
+        form=create_form,
+        rows=rows,
+        page=page,
+        editors=editors or {},
+        waiting=waiting,
+        oldest=oldest,
+        token_refused=token_refused,
     )
     return body, status
 
@@ -204,6 +248,6 @@ def _editor(row, **kwargs):
 def _row_or_404(uuid):
     record = service.find_record(uuid)
     # Another shop's visit is answered as if it did not exist: its uuid reveals nothing.
-    if record is None or record.snapshot is None or not current_manager().may_use(record.shop_uuid):
+    if record is None or not current_manager().may_use(record.shop_uuid):
         abort(404)
     return service.row_for(record, shop_names())

@@ -1,0 +1,138 @@
+"""Fault injection: the sandbox told to fail the way a real upstream fails.
+
+Wrapped around the sandbox app, ``FaultInjector`` answers chosen calls with a status
+and body (a non-JSON maintenance page included), delays them, drops the connection
+without an answer, or **commits then stalls**: the visit is really made, but the
+answer comes only after the client has given up. Tests use it over loopback HTTP;
+the benchmark uses ``latency`` to play a distant Leat.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from werkzeug.exceptions import ClientDisconnected
+
+from .app import API_PREFIX
+
+
+class _DropConnection(ClientDisconnected):
+    """Raised to make the sandbox's server close the socket without answering."""
+
+
+@dataclass(frozen=True)
+class Fault:
+    status: int | None = None  # answer with this instead of the real app
+    body: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/json"
+    delay: float = 0.0  # wait this long before anything else
+    drop: bool = False  # close the connection without an answer
+    commit: bool = False  # let the real app act first (then stall, drop or answer)
+    stall: float = 0.0  # after committing, wait this long before answering
+
+
+MAINTENANCE_PAGE = Fault(
+    status=503, body="<html><body><h1>Be right back.</h1></body></html>", content_type="text/html"
+)
+
+
+@dataclass
+class _Rule:
+    method: str | None
+    path: str | None
+    fault: Fault
+    times: int | None  # None: every matching call
+    chance: float = 1.0
+
+
+class FaultInjector:
+    """WSGI middleware: each call either meets a fault or reaches the sandbox."""
+
+    def __init__(self, app: Callable, *, seed: int | None = None) -> None:
+        self.app = app
+        self.latency = 0.0  # added to every answer, fault or not
+        self._rules: list[_Rule] = []
+        self._lock = threading.Lock()
+        self._random = random.Random(seed)  # noqa: S311 (chaos, not cryptography)
+        self.faults_served = 0
+
+    @property
+    def config(self):  # so a server serving the injector still finds the sandbox's token
+        return self.app.config
+
+    def inject(
+        self,
+        fault: Fault,
+        *,
+        method: str | None = None,
+        path: str | None = None,
+        times: int | None = 1,
+        chance: float = 1.0,
+    ) -> None:
+        """Meet the next ``times`` calls (all, if None) to ``method path*`` with ``fault``.
+
+        ``path`` is matched as a prefix of the API path, e.g. ``"/visits"``.
+        """
+        with self._lock:
+            self._rules.append(_Rule(method, path, fault, times, chance))
+
+    def chaos(self, faults: Iterable[Fault], *, rate: float, method=None, path=None) -> None:
+        """Each matching call meets one of ``faults`` with probability ``rate``."""
+        faults = list(faults)
+        for fault in faults:
+            self.inject(fault, method=method, path=path, times=None, chance=rate / len(faults))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._rules.clear()
+
+    def _take(self, method: str, path: str) -> Fault | None:
+        with self._lock:
+            for rule in self._rules:
+                if rule.method not in (None, method):
+                    continue
+                if rule.path is not None and not path.startswith(rule.path):
+                    continue
+                if rule.chance < 1.0 and self._random.random() >= rule.chance:
+                    continue
+                if rule.times is not None:
+                    rule.times -= 1
+                    if rule.times <= 0:
+                        self._rules.remove(rule)
+                self.faults_served += 1
+                return rule.fault
+        return None
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        if self.latency:
+            time.sleep(self.latency)
+        path = environ.get("PATH_INFO", "")
+        path = path[len(API_PREFIX) :] if path.startswith(API_PREFIX) else path
+        fault = self._take(environ["REQUEST_METHOD"], path)
+        if fault is None:
+            return self.app(environ, start_response)
+        if fault.delay:
+            time.sleep(fault.delay)
+        answer: list[bytes] | None = None
+        if fault.commit:
+            # The sandbox's server collects the whole answer before sending, so a
+            # later start_response (a fault's status) still replaces this one.
+            answer = list(self.app(environ, start_response))
+        if fault.stall:
+            time.sleep(fault.stall)
+        if fault.drop:
+            raise _DropConnection()
+        if fault.status is None:
+            if answer is None:
+                return self.app(environ, start_response)
+            return answer
+        body = fault.body.encode()
+        headers = [("Content-Type", fault.content_type), *fault.headers.items()]
+        start_response(f"{fault.status} FAULT", headers)
+        return [body]
