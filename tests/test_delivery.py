@@ -282,6 +282,10 @@ def test_retry_now_delivers_a_pending_row(portal, client, sandbox, sandbox_leat)
     assert response.status_code == 200
     assert "Pending" not in response.text.split("<hx-partial")[0]
     assert "now in Leat" in response.text
+    queue_status = response.text.split(
+        '<hx-partial hx-target="#queue-status" hx-swap="innerHTML">'
+    )[1]
+    assert "waits for Leat" not in queue_status.split("</hx-partial>")[0]
     assert sandbox_leat.list_visits().total == 1
     assert "waits for Leat" not in client.get("/visits").text
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,6 +62,8 @@ class FaultInjector:
         self._lock = threading.Lock()
         self._random = random.Random(seed)  # noqa: S311 (chaos, not cryptography)
         self.faults_served = 0
+        # Calls seen, by (method, first path segment), e.g. ("POST", "/visits").
+        self.calls: Counter[tuple[str, str]] = Counter()
 
     @property
     def config(self):  # so a server serving the injector still finds the sandbox's token
@@ -114,6 +117,8 @@ class FaultInjector:
             time.sleep(self.latency)
         path = environ.get("PATH_INFO", "")
         path = path[len(API_PREFIX) :] if path.startswith(API_PREFIX) else path
+        with self._lock:
+            self.calls[(environ["REQUEST_METHOD"], "/" + path.strip("/").split("/")[0])] += 1
         fault = self._take(environ["REQUEST_METHOD"], path)
         if fault is None:
             return self.app(environ, start_response)

@@ -86,7 +86,13 @@ def create():
         flash(message)
         return redirect(url_for("visits.index"), code=303)
     fresh = blank_create_form(shop=form.shop.data)
-    return render_template("visits/_create_answer.html", form=fresh, row=row, message=message)
+    return render_template(
+        "visits/_create_answer.html",
+        form=fresh,
+        row=row,
+        message=message,
+        queue=service.waiting(current_manager()),
+    )
 
 
 def outcome_message(row, failure, done: str) -> str:
@@ -126,7 +132,12 @@ def save(uuid):
     if not is_partial():
         flash(message)
         return redirect(url_for("visits.index"), code=303)
-    return render_template("visits/_save_answer.html", row=row, message=message)
+    return render_template(
+        "visits/_save_answer.html",
+        row=row,
+        message=message,
+        queue=service.waiting(current_manager()),
+    )
 
 
 @bp.post("/visits/<uuid>/retry")
@@ -141,7 +152,12 @@ def retry(uuid):
     if not is_partial():
         flash(message)
         return redirect(url_for("visits.index"), code=303)
-    return render_template("visits/_save_answer.html", row=row, message=message)
+    return render_template(
+        "visits/_save_answer.html",
+        row=row,
+        message=message,
+        queue=service.waiting(current_manager()),
+    )
 
 
 @bp.get("/visits/<uuid>")
@@ -161,16 +177,13 @@ def render_page(create_form, *, status=200, editors=None):
     page = service.page_of_records(request.args.get("page", 1, type=int), manager)
     names = shop_names()
     rows = [service.row_for(record, names) for record in page.items]
-    waiting, oldest, token_refused = service.waiting(manager)
     body = render_template(
         "visits/index.html",
         form=create_form,
         rows=rows,
         page=page,
         editors=editors or {},
-        waiting=waiting,
-        oldest=oldest,
-        token_refused=token_refused,
+        queue=service.waiting(manager),
     )
     return body, status
 

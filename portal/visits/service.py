@@ -175,7 +175,14 @@ def row_key(record: VisitRecord) -> str:
     return record.leat_uuid or f"{PENDING_KEY}{record.id}"
 
 
-def waiting(manager: Manager) -> tuple[int, datetime | None, bool]:
+@dataclass(frozen=True)
+class Queue:
+    count: int
+    oldest: datetime | None
+    token_refused: bool
+
+
+def waiting(manager: Manager) -> Queue:
     """How many of the manager's records wait for Leat, since when, and whether the
     portal's token is what they wait for."""
     query = select(
@@ -188,7 +195,7 @@ def waiting(manager: Manager) -> tuple[int, datetime | None, bool]:
     count, oldest, auth = db.session.execute(query).one()
     if oldest is not None and oldest.tzinfo is None:
         oldest = oldest.replace(tzinfo=UTC)
-    return count, oldest, bool(auth)
+    return Queue(count=count, oldest=oldest, token_refused=bool(auth))
 
 
 def page_of_records(page: int, manager: Manager):

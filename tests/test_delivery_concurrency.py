@@ -1,0 +1,165 @@
+"""Double submits, many managers at once with a flaky Leat, and workers side by side."""
+
+from __future__ import annotations
+
+import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+from conftest import launch_path
+
+from portal.extensions import db
+from portal.leat_sandbox import MAINTENANCE_PAGE, Fault, seed
+from portal.models import CONFIRMED, VisitRecord
+from portal.visits import delivery
+
+HTMX = {"HX-Request": "true"}
+SESSION_COOKIE = "__Host-portal-session"
+TOKEN = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+SUBMISSION_KEY = re.compile(r'name="submission_key" type="hidden" value="([^"]+)"')
+
+
+def count(app, **where) -> int:
+    with app.app_context():
+        query = db.select(db.func.count(VisitRecord.id))
+        for name, value in where.items():
+            query = query.where(getattr(VisitRecord, name) == value)
+        return db.session.scalar(query)
+
+
+def make_due_and_drain(app) -> None:
+    with app.app_context():
+        for _ in range(10):  # a delivery can itself fail once more; bounded
+            db.session.execute(db.update(VisitRecord).values(next_attempt_at=None))
+            db.session.commit()
+            if delivery.drain() == 0:
+                return
+
+
+def test_the_same_form_sent_twice_makes_one_visit(client, app, sandbox_leat):
+    page = client.get("/visits").text
+    form = {
+        "csrf_token": TOKEN.search(page).group(1),
+        "submission_key": SUBMISSION_KEY.search(page).group(1),
+        "contact": seed.CONTACT_ANNA,
+        "shop": seed.SHOP_AMSTERDAM,
+        "source": "Once",
+    }
+    first = client.post("/visits", data=form, headers=HTMX)
+    again = client.post("/visits", data=form, headers=HTMX)  # double click, browser retry
+    plain = client.post("/visits", data=form)  # back, then submit again without JavaScript
+    assert first.status_code == again.status_code == 200
+    assert plain.status_code == 303
+    uuid = sandbox_leat.list_visits().visits[0].uuid
+    assert f'id="visit-{uuid}"' in first.text
+    assert f'id="visit-{uuid}"' in again.text  # the first result, not a second visit
+    assert sandbox_leat.list_visits().total == 1
+    assert count(app) == 1
+    # The fresh form after a success carries a new key: the next visit is a new one.
+    assert SUBMISSION_KEY.search(first.text).group(1) != form["submission_key"]
+
+
+def test_300_creates_from_many_threads_with_a_flaky_leat(app, sandbox, sandbox_leat):
+    app.extensions["leat"].timeout = (2.0, 0.4)
+    sandbox.faults.chaos(
+        [
+            MAINTENANCE_PAGE,
+            Fault(status=500, body="oops", content_type="text/plain"),
+            Fault(status=429, body="", headers={"Retry-After": "1"}),
+            Fault(commit=True, stall=0.8),  # made at Leat, answered too late
+            Fault(commit=True, drop=True),  # made at Leat, answer lost
+        ],
+        rate=0.2,
+    )
+    contacts = [c.uuid for c in seed.CONTACTS] + ["anna.devries@example.com"]
+    shops = [s.uuid for s in seed.SHOPS]
+    total, threads = 300, 8
+    lock = threading.Lock()
+    answers: list[int] = []
+
+    from portal.leat_sandbox import serve_in_thread
+
+    with serve_in_thread(app) as portal:
+
+        def manager(number: int) -> None:
+            with requests.Session() as browser:
+                # requests sends a Secure cookie only to https; the portal here is
+                # plain http on loopback, so the session cookie is carried by hand.
+                def keep_session(response, *args, **kwargs):
+                    cookie = response.cookies.get(SESSION_COOKIE)
+                    if cookie:
+                        browser.headers["Cookie"] = f"{SESSION_COOKIE}={cookie}"
+
+                browser.hooks["response"].append(keep_session)
+                browser.get(
+                    portal.base_url + launch_path(name=f"M{number}"),
+                    allow_redirects=False,
+                    timeout=10,
+                )
+                token = TOKEN.search(browser.get(portal.base_url + "/visits", timeout=10).text)
+                for i in range(number, total, threads):
+                    data = {
+                        "csrf_token": token.group(1),
+                        "contact": contacts[i % len(contacts)],
+                        "shop": shops[i % len(shops)],
+                        "source": f"soak {i}",
+                    }
+                    response = browser.post(
+                        portal.base_url + "/visits", data=data, headers=HTMX, timeout=30
+                    )
+                    with lock:
+                        answers.append(response.status_code)
+
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(manager, range(threads)))
+
+    assert len(answers) == total
+    assert set(answers) == {200}, "every create was either confirmed or kept as pending"
+    assert sandbox.faults.faults_served > 30
+    assert count(app) == total
+
+    sandbox.faults.clear()
+    make_due_and_drain(app)
+    visits = sandbox_leat.list_visits(limit=500).visits
+    assert len(visits) == total
+    assert len({v.external_id for v in visits}) == total, "no duplicates"
+    assert sorted(v.source for v in visits) == sorted(f"soak {i}" for i in range(total))
+    assert count(app, status=CONFIRMED) == total, "none left pending, none lost"
+
+
+def test_two_workers_draining_one_queue_send_each_item_once(client, app, sandbox, sandbox_leat):
+    token = TOKEN.search(client.get("/visits").text).group(1)
+    sandbox.faults.inject(MAINTENANCE_PAGE, method="POST", path="/visits", times=None)
+    for i in range(40):
+        data = {
+            "csrf_token": token,
+            "contact": seed.CONTACT_CHLOE,
+            "shop": seed.SHOP_UTRECHT,
+            "source": f"queued {i}",
+        }
+        assert client.post("/visits", data=data, headers=HTMX).status_code == 200
+    assert sandbox_leat.list_visits().total == 0
+    sandbox.faults.clear()
+    before = sandbox.faults.calls[("POST", "/visits")]
+    with app.app_context():
+        db.session.execute(db.update(VisitRecord).values(next_attempt_at=None))
+        db.session.commit()
+
+    delivered = []
+
+    def worker() -> None:
+        with app.app_context():
+            delivered.append(delivery.drain())
+
+    workers = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join(timeout=60)
+
+    assert sum(delivered) == 40
+    assert all(done > 0 for done in delivered), "both workers took part"
+    assert sandbox.faults.calls[("POST", "/visits")] - before == 40, "each item sent once"
+    assert sandbox_leat.list_visits(limit=500).total == 40
+    assert count(app, status=CONFIRMED) == 40
