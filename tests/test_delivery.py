@@ -308,3 +308,73 @@ def test_shops_that_cannot_be_loaded_are_explained_on_the_page(client, sandbox, 
     page = client.get("/visits")
     assert page.status_code == 200
     assert "The list of shops could not be loaded. Leat is down for maintenance" in page.text
+
+
+def test_correcting_a_pending_create_sends_the_latest_values_once(
+    portal, client, sandbox, sandbox_leat
+):
+    token = csrf(client)
+    sandbox.faults.inject(MAINTENANCE_PAGE, method="POST", path="/visits", times=1)
+    data = {
+        "csrf_token": token,
+        "contact": seed.CONTACT_ANNA,
+        "shop": seed.SHOP_UTRECHT,
+        "starts_at": "2026-05-01T10:00",
+        "source": "First",
+    }
+    client.post("/visits", data=data, headers=HTMX)
+    (record,) = records(portal)
+    key = f"pending-{record.id}"
+    editor = client.get(f"/visits/{key}/edit", headers=HTMX)
+    assert editor.status_code == 200
+    assert 'value="First"' in editor.text
+    prefix = f"visit-{key}-"
+    edit = {
+        prefix + "csrf_token": token,
+        prefix + "starts_at": "2026-05-01T10:00",
+        prefix + "source": "Corrected",
+        prefix + "external_id": record.external_id,
+    }
+    response = client.put(f"/visits/{key}", data=edit, headers=HTMX)
+    assert response.status_code == 200
+    assert "Corrected" in response.text
+    visits = sandbox_leat.list_visits().visits
+    assert [v.source for v in visits] == ["Corrected"]
+    (record,) = records(portal)
+    assert (record.status, record.leat_uuid) == (CONFIRMED, visits[0].uuid)
+
+
+def test_an_edit_refused_on_a_later_attempt_can_be_corrected(portal, client, sandbox, sandbox_leat):
+    token = csrf(client)
+    data = {
+        "csrf_token": token,
+        "contact": seed.CONTACT_ANNA,
+        "shop": seed.SHOP_UTRECHT,
+        "starts_at": "2026-05-01T10:00",
+        "source": "Till",
+    }
+    client.post("/visits", data=data, headers=HTMX)
+    (record,) = records(portal)
+    uuid, prefix = record.leat_uuid, f"visit-{record.leat_uuid}-"
+    sandbox.faults.inject(MAINTENANCE_PAGE, method="PUT", times=3)
+    edit = {
+        prefix + "csrf_token": token,
+        prefix + "starts_at": "2026-05-01T10:00",
+        prefix + "source": "Too late",
+        prefix + "external_id": record.external_id,
+    }
+    assert "Pending" in client.put(f"/visits/{uuid}", data=edit, headers=HTMX).text
+    refusal = FAULTS["422"][0]
+    sandbox.faults.inject(refusal, method="PUT", times=1)
+    drain(portal)
+    (record,) = records(portal)
+    assert record.status == ATTENTION
+    assert record.pending["fields"]["source"] == "Too late"  # nothing dropped
+    page = client.get("/visits").text
+    assert "Needs attention" in page
+    assert "The source is not allowed." in page
+    edit[prefix + "source"] = "Accepted"
+    response = client.put(f"/visits/{uuid}", data=edit, headers=HTMX)
+    assert response.status_code == 200
+    assert "Needs attention" not in response.text
+    assert sandbox_leat.get_visit(uuid).source == "Accepted"
