@@ -35,6 +35,18 @@ migrate = Migrate()
 def init_database(app: Flask) -> None:
     from . import models  # noqa: F401  (registers the tables for migrations)
 
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # One connection per worker thread (and a little slack for the odd extra),
+        # each checked before use so a database restart costs no manager a request.
+        app.config.setdefault(
+            "SQLALCHEMY_ENGINE_OPTIONS",
+            {
+                "pool_size": app.config["LEAT_POOL_SIZE"],
+                "max_overflow": 2,
+                "pool_pre_ping": True,
+                "pool_recycle": 1800,
+            },
+        )
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).with_name("migrations")))
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):

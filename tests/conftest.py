@@ -8,12 +8,12 @@ The portal: a fresh copy of a database built by the migrations, talking to that 
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from databases import Databases
 from flask import Flask
 from flask_migrate import upgrade
 
@@ -84,22 +84,41 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="session")
-def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One SQLite file built by the migrations from empty; each test gets a copy."""
-    folder = tmp_path_factory.mktemp("schema")
+def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Databases]:
+    pool = Databases(tmp_path_factory.mktemp("databases"))
+    yield pool
+    pool.cleanup()
+
+
+@pytest.fixture(scope="session")
+def migrated_database(databases: Databases) -> str:
+    """One database built by the migrations from empty; each test gets a copy."""
+    url = databases.template_url()
     app = create_app(
         {
-            "INSTANCE_PATH": folder,
+            "INSTANCE_PATH": databases.folder,
             "LEAT_API_TOKEN": "unused",
             "SECRET_KEY": "unused",
             "PORTAL_LAUNCH_SECRET": LAUNCH_SECRET,
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'portal.sqlite3'}",
+            "SQLALCHEMY_DATABASE_URI": url,
         }
     )
     with app.app_context():
         upgrade()
         db.engine.dispose()
-    return folder / "portal.sqlite3"
+    return url
+
+
+@pytest.fixture
+def database_url(databases: Databases, migrated_database: str, tmp_path: Path) -> str:
+    """A migrated database of this test's own."""
+    return databases.migrated(migrated_database, tmp_path)
+
+
+@pytest.fixture
+def empty_database_url(databases: Databases, tmp_path: Path) -> str:
+    """An empty database of this test's own (for the migrations)."""
+    return databases.empty(tmp_path)
 
 
 LAUNCH_SECRET = "launch-secret-for-tests-only-0123456789"
@@ -111,7 +130,7 @@ def launch_path(manager_id="anna@example.com", name="Anna", shops=("*",)) -> str
     return f"/launch?token={token}"
 
 
-def portal_config(tmp_path: Path, database: Path, sandbox: SandboxServer) -> dict:
+def portal_config(tmp_path: Path, database: str, sandbox: SandboxServer) -> dict:
     return {
         "PORTAL_LAUNCH_SECRET": LAUNCH_SECRET,
         "INSTANCE_PATH": tmp_path / "instance",
@@ -120,16 +139,14 @@ def portal_config(tmp_path: Path, database: Path, sandbox: SandboxServer) -> dic
         "LEAT_CONNECT_TIMEOUT": 2.0,
         "LEAT_READ_TIMEOUT": 5.0,
         "SECRET_KEY": "test-secret",
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
+        "SQLALCHEMY_DATABASE_URI": database,
     }
 
 
 @pytest.fixture
-def app(tmp_path: Path, sandbox: SandboxServer, migrated_database: Path) -> Iterator[Flask]:
+def app(tmp_path: Path, sandbox: SandboxServer, database_url: str) -> Iterator[Flask]:
     """The portal on a migrated database, talking to the sandbox over loopback HTTP."""
-    database = tmp_path / "portal.sqlite3"
-    shutil.copy(migrated_database, database)
-    portal = create_app(portal_config(tmp_path, database, sandbox))
+    portal = create_app(portal_config(tmp_path, database_url, sandbox))
     yield portal
     with portal.app_context():
         db.engine.dispose()

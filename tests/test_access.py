@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import time
 from datetime import UTC, datetime
 from types import SimpleNamespace
@@ -243,10 +242,8 @@ def test_the_session_cookie_on_its_own_site(app):
 
 
 @pytest.fixture
-def embedded_app(tmp_path, sandbox, migrated_database):
-    database = tmp_path / "embedded.sqlite3"
-    shutil.copy(migrated_database, database)
-    config = portal_config(tmp_path, database, sandbox)
+def embedded_app(tmp_path, sandbox, database_url):
+    config = portal_config(tmp_path, database_url, sandbox)
     config["PORTAL_FRAME_ANCESTORS"] = ("https://intranet.example",)
     config["PORTAL_SESSION_HOURS"] = 2
     portal = create_app(config)

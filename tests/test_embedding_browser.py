@@ -6,7 +6,6 @@ localhost: two sites, so the session cookie is a third-party cookie there.
 
 from __future__ import annotations
 
-import shutil
 from html import escape
 
 import pytest
@@ -46,10 +45,8 @@ def intranet():
         yield page
 
 
-def framed_portal(tmp_path, sandbox, migrated_database, ancestors):
-    database = tmp_path / "framed.sqlite3"
-    shutil.copy(migrated_database, database)
-    config = portal_config(tmp_path, database, sandbox)
+def framed_portal(tmp_path, sandbox, database_url, ancestors):
+    config = portal_config(tmp_path, database_url, sandbox)
     config["PORTAL_FRAME_ANCESTORS"] = ancestors
     return create_app(config)
 
@@ -79,9 +76,9 @@ def serve_on_localhost(app):
 
 
 def test_sign_in_create_and_edit_inside_a_cross_site_frame(
-    tmp_path, sandbox, migrated_database, intranet, open_intranet, sandbox_leat
+    tmp_path, sandbox, database_url, intranet, open_intranet, sandbox_leat
 ):
-    app = framed_portal(tmp_path, sandbox, migrated_database, (intranet.url,))
+    app = framed_portal(tmp_path, sandbox, database_url, (intranet.url,))
     server, portal_url = serve_on_localhost(app)
     try:
         page = open_intranet(intranet, portal_url)
@@ -112,9 +109,9 @@ def test_sign_in_create_and_edit_inside_a_cross_site_frame(
 
 
 def test_without_frame_ancestors_the_frame_is_refused(
-    tmp_path, sandbox, migrated_database, intranet, open_intranet
+    tmp_path, sandbox, database_url, intranet, open_intranet
 ):
-    app = framed_portal(tmp_path, sandbox, migrated_database, ())
+    app = framed_portal(tmp_path, sandbox, database_url, ())
     server, portal_url = serve_on_localhost(app)
     try:
         page = open_intranet(intranet, portal_url)

@@ -171,3 +171,25 @@ def test_gunicorn_outlives_the_slowest_request_the_leat_client_allows(monkeypatc
     assert settings["worker_class"] == "gthread"
     assert settings["threads"] > 1
     assert settings["accesslog"] == "-"
+
+
+def test_readyz_checks_the_database(anonymous):
+    response = anonymous.get("/readyz")
+    assert response.status_code == 200
+    assert response.json == {"status": "ok", "database": "ok"}
+
+
+def test_readyz_answers_503_when_the_database_is_unreachable(tmp_path):
+    app = create_app(
+        {
+            "INSTANCE_PATH": tmp_path,
+            "LEAT_API_TOKEN": "t",
+            "SECRET_KEY": "k",
+            "PORTAL_LAUNCH_SECRET": "l" * 32,
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'missing' / 'x.sqlite3'}",
+        }
+    )
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.json["database"] == "unreachable"
+    assert app.test_client().get("/healthz").status_code == 200

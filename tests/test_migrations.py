@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import shlex
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -17,26 +19,37 @@ from portal.extensions import db
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def make_app(tmp_path):
-    return create_app(
-        {
-            "INSTANCE_PATH": tmp_path,
-            "LEAT_API_TOKEN": "t",
-            "SECRET_KEY": "k",
-            "PORTAL_LAUNCH_SECRET": "l" * 32,
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'portal.sqlite3'}",
-        }
-    )
+@pytest.fixture
+def make_app(tmp_path, empty_database_url):
+    made = []
+
+    def make():
+        app = create_app(
+            {
+                "INSTANCE_PATH": tmp_path,
+                "LEAT_API_TOKEN": "t",
+                "SECRET_KEY": "k",
+                "PORTAL_LAUNCH_SECRET": "l" * 32,
+                "SQLALCHEMY_DATABASE_URI": empty_database_url,
+            }
+        )
+        made.append(app)
+        return app
+
+    yield make
+    for app in made:  # close the pool's connections now, not whenever GC runs
+        with app.app_context():
+            db.engine.dispose()
 
 
-def test_the_app_does_not_create_tables_by_itself(tmp_path):
-    app = make_app(tmp_path)
+def test_the_app_does_not_create_tables_by_itself(make_app):
+    app = make_app()
     with app.app_context():
         assert sa.inspect(db.engine).get_table_names() == []
 
 
-def test_upgrade_from_empty_builds_the_local_record(tmp_path):
-    app = make_app(tmp_path)
+def test_upgrade_from_empty_builds_the_local_record(make_app):
+    app = make_app()
     with app.app_context():
         upgrade()
         inspector = sa.inspect(db.engine)
@@ -55,8 +68,8 @@ def test_upgrade_from_empty_builds_the_local_record(tmp_path):
         assert "used_launch_tokens" in inspector.get_table_names()
 
 
-def test_the_models_and_the_migrations_agree(tmp_path):
-    app = make_app(tmp_path)
+def test_the_models_and_the_migrations_agree(make_app):
+    app = make_app()
     with app.app_context():
         upgrade()
         with db.engine.connect() as connection:
@@ -64,8 +77,8 @@ def test_the_models_and_the_migrations_agree(tmp_path):
     assert differences == []
 
 
-def test_downgrade_to_empty_and_up_again(tmp_path):
-    app = make_app(tmp_path)
+def test_downgrade_to_empty_and_up_again(make_app):
+    app = make_app()
     with app.app_context():
         upgrade()
         downgrade(revision="base")
@@ -74,17 +87,24 @@ def test_downgrade_to_empty_and_up_again(tmp_path):
         assert "visit_records" in sa.inspect(db.engine).get_table_names()
 
 
-def test_flask_db_upgrade_on_the_command_line(tmp_path):
-    database = tmp_path / "cli.sqlite3"
+def release_command() -> list[str]:
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        name, _, command = line.partition(":")
+        if name.strip() == "release":
+            return shlex.split(command)
+    raise AssertionError("the Procfile has no release: line")
+
+
+def test_the_procfile_release_step_migrates_an_empty_database(empty_database_url):
     env = {
         "PATH": str(Path(sys.executable).parent),
         "LEAT_API_TOKEN": "t",
         "SECRET_KEY": "k",
         "PORTAL_LAUNCH_SECRET": "l" * 32,
-        "DATABASE_URL": f"sqlite:///{database}",
+        "DATABASE_URL": empty_database_url,
     }
     result = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
+        [sys.executable, "-m", *release_command()],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -93,7 +113,7 @@ def test_flask_db_upgrade_on_the_command_line(tmp_path):
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    engine = sa.create_engine(f"sqlite:///{database}")
+    engine = sa.create_engine(empty_database_url)
     try:
         assert "visit_records" in sa.inspect(engine).get_table_names()
     finally:

@@ -12,7 +12,7 @@ from .manager import current_manager, sign_in, sign_out
 bp = Blueprint("auth", __name__)
 
 # What anyone may reach without a session.
-PUBLIC_ENDPOINTS = {"auth.launch", "auth.signed_out", "health.healthz", "static"}
+PUBLIC_ENDPOINTS = {"auth.launch", "auth.signed_out", "health.healthz", "health.readyz", "static"}
 
 
 @bp.get("/launch")
