@@ -17,9 +17,15 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # The Leat client sizes its connection pool from the same variable.
 threads = int(os.environ.get("GUNICORN_THREADS", str(DEFAULT_THREADS)))
 
-# Access lines on stdout, where the PaaS collects logs.
+# Access lines on stdout, where the PaaS collects logs: one JSON line each, with the
+# request id the portal echoes, and the path without its query (a launch link's
+# token must never reach a log).
 accesslog = "-"
 errorlog = "-"
+access_log_format = (
+    '{"logger": "gunicorn.access", "event": "request", "method": "%(m)s", "path": "%(U)s", '
+    '"status": %(s)s, "duration_ms": %(M)s, "request_id": "%({x-request-id}o)s"}'
+)
 
 # A worker must outlive the slowest request the Leat client allows (every call
 # timing out in a row), or gunicorn would kill it while it still waits on Leat.

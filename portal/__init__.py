@@ -45,7 +45,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     init_database(app)
     init_leat(app)
 
-    from . import auth, health, security, visits
+    from . import auth, health, observability, security, visits
+
+    observability.init_app(app)
 
     # The sign-in check runs before the CSRF check: without a session the answer
     # is "sign in", not "this page expired".

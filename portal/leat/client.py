@@ -6,6 +6,7 @@ Everything above it sees typed values (``models``) and typed failures (``errors`
 from __future__ import annotations
 
 import email.utils
+import logging
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -18,6 +19,8 @@ from urllib3.util.retry import Retry
 
 from . import errors
 from .models import Contact, Shop, Visit, VisitPage
+
+log = logging.getLogger("portal.leat")
 
 API_PREFIX: Final = "/api/v3/oauth/clients"
 
@@ -208,12 +211,29 @@ class LeatClient:
         # Bodies go form-encoded, as Leat's own SDK sends them: that is the encoding
         # known to work (JSON is expected to, but is not confirmed).
         data = {k: _form_value(v) for k, v in form.items()} if form is not None else None
+        started = time.perf_counter()
+        status: int | str = "failed"
+        retries = 0
         try:
             response = self._session.request(
                 method, url, params=params, data=data, timeout=self.timeout
             )
+            status = response.status_code
+            retries = len(getattr(getattr(response.raw, "retries", None), "history", ()) or ())
         except requests.RequestException as exc:
             raise _transport_error(exc) from exc
+        finally:
+            # The path template, never the uuids, e-mail addresses or the token.
+            log.info(
+                "leat call",
+                extra={
+                    "method": method,
+                    "path": template,
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                    "retries": retries,
+                },
+            )
         if not 200 <= response.status_code < 300:
             raise _status_error(response)
         return _json_object(response)
