@@ -45,7 +45,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     init_database(app)
     init_leat(app)
 
-    from . import auth, health, observability, security, visits
+    from . import auth, health, observability, security, static_assets, visits
 
     observability.init_app(app)
 
@@ -55,4 +55,5 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     security.init_app(app)
     app.register_blueprint(health.bp)
     visits.init_app(app)
+    static_assets.init_app(app)
     return app

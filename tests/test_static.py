@@ -1,6 +1,7 @@
-"""Vendored static files: the exact htmx release, served by the portal."""
+"""Static files: the exact htmx release, content-hashed URLs, compression and caching."""
 
 import hashlib
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -11,3 +12,33 @@ HTMX_SHA256 = "a0abb04f2f45a1f89d1d4844023245537e5e6014c87b144553e0607b4cc32130"
 
 def test_vendored_htmx_is_the_published_4_0_1():
     assert hashlib.sha256(HTMX.read_bytes()).hexdigest() == HTMX_SHA256
+
+
+def asset_urls(page: str) -> list[str]:
+    return re.findall(r'(?:href|src)="(/static/[^"]+)"', page)
+
+
+def test_pages_link_assets_by_content_hash(client):
+    urls = asset_urls(client.get("/visits").text)
+    assert len(urls) == 4  # icon, stylesheet, htmx, the CSRF script
+    digest = hashlib.sha256(HTMX.read_bytes()).hexdigest()[:12]
+    assert f"/static/vendor/htmx-4.0.1/htmx.min.{digest}.js" in urls
+    assert all(re.search(r"\.[0-9a-f]{12}\.\w+$", url) for url in urls)
+
+
+def test_hashed_assets_are_compressed_and_cached_for_a_year(client):
+    for url in asset_urls(client.get("/visits").text):
+        for encoding in ("br", "gzip"):
+            with client.get(url, headers={"Accept-Encoding": encoding}) as response:
+                assert response.status_code == 200
+                assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+                assert response.headers["X-Content-Type-Options"] == "nosniff"
+                if not url.endswith(".svg") or encoding == "gzip":
+                    assert response.headers.get("Content-Encoding") == encoding, url
+
+
+def test_plain_names_get_a_short_cache(anonymous):
+    with anonymous.get("/static/css/portal.css", headers={"Accept-Encoding": "gzip"}) as response:
+        assert response.status_code == 200
+        assert response.headers["Cache-Control"] == "max-age=300, public"
+        assert response.headers["Content-Encoding"] == "gzip"
