@@ -17,15 +17,11 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # The Leat client sizes its connection pool from the same variable.
 threads = int(os.environ.get("GUNICORN_THREADS", str(DEFAULT_THREADS)))
 
-# Access lines on stdout, where the PaaS collects logs: one JSON line each, with the
-# request id the portal echoes, and the path without its query (a launch link's
-# token must never reach a log).
-accesslog = "-"
+# Access lines go to stdout, where the PaaS collects logs, as the portal's own JSON
+# lines (portal/observability.py: request id, path without its query so a launch
+# link's token never reaches a log). gunicorn's access log would repeat each one.
+accesslog = None
 errorlog = "-"
-access_log_format = (
-    '{"logger": "gunicorn.access", "event": "request", "method": "%(m)s", "path": "%(U)s", '
-    '"status": %(s)s, "duration_ms": %(M)s, "request_id": "%({x-request-id}o)s"}'
-)
 
 # A worker must outlive the slowest request the Leat client allows (every call
 # timing out in a row), or gunicorn would kill it while it still waits on Leat.

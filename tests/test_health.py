@@ -136,7 +136,7 @@ def test_healthz_under_gunicorn_from_the_procfile(procfile_web):
     output = log.read_text()
     assert "gthread" in output
     access = [
-        json.loads(line) for line in output.splitlines() if '"logger": "gunicorn.access"' in line
+        json.loads(line) for line in output.splitlines() if '"logger": "portal.access"' in line
     ]
     assert any(
         (a["method"], a["path"], a["status"]) == ("GET", "/healthz", 200) and a["request_id"]
@@ -177,7 +177,7 @@ def test_gunicorn_outlives_the_slowest_request_the_leat_client_allows(monkeypatc
     assert settings["timeout"] > worst_case_request_seconds(from_environ({}, "instance"))
     assert settings["worker_class"] == "gthread"
     assert settings["threads"] > 1
-    assert settings["accesslog"] == "-"
+    assert settings["errorlog"] == "-"
 
 
 def test_readyz_checks_the_database(anonymous):
