@@ -12,7 +12,7 @@ from flask import Flask
 from . import config as settings
 from .auth.demo import LAUNCH_SECRET_FILE
 from .config import ConfigError
-from .extensions import init_database, init_leat
+from .extensions import compress, init_database, init_leat
 
 __all__ = ["ConfigError", "create_app"]
 
@@ -44,6 +44,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     init_database(app)
     init_leat(app)
+    # Registered first, so its after_request runs last, on the finished answer.
+    app.config.setdefault("COMPRESS_ALGORITHM", ["br", "gzip"])
+    app.config.setdefault("COMPRESS_BR_LEVEL", 4)
+    compress.init_app(app)
 
     from . import auth, health, observability, security, static_assets, visits
 

@@ -42,3 +42,11 @@ def test_plain_names_get_a_short_cache(anonymous):
         assert response.status_code == 200
         assert response.headers["Cache-Control"] == "max-age=300, public"
         assert response.headers["Content-Encoding"] == "gzip"
+
+
+def test_pages_and_htmx_answers_travel_compressed(client):
+    for encoding in ("br", "gzip"):
+        response = client.get("/visits", headers={"Accept-Encoding": encoding})
+        assert response.headers["Content-Encoding"] == encoding
+        assert "Accept-Encoding" in response.headers["Vary"]
+        assert "HX-Request" in response.headers["Vary"]

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from .app import API_PREFIX, DEFAULT_TOKEN, create_sandbox_app
+from .faults import FaultInjector
 from .server import SandboxServer, serve_forever
 
 DEFAULT_PORT = 8100
@@ -23,9 +24,12 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     db = Path(args.db)
     db.parent.mkdir(parents=True, exist_ok=True)
-    app = create_sandbox_app(str(db), token=args.token)
+    # Wrapped for --latency and for the benchmark's count of calls and connections.
+    app = FaultInjector(create_sandbox_app(str(db), token=args.token))
+    app.latency = args.latency_ms / 1000
 
     def announce(server: SandboxServer) -> None:
+        app.connections = lambda: server.connections_accepted
         # Lines to copy as they are: the portal reads LEAT_BASE_URL and LEAT_API_TOKEN.
         header = shlex.quote(f"Authorization: Bearer {args.token}")
         print(f"Leat sandbox serving, data in {db}. For the portal:", flush=True)
@@ -58,6 +62,12 @@ def _parser() -> argparse.ArgumentParser:
         "--token",
         default=os.environ.get("LEAT_SANDBOX_TOKEN") or DEFAULT_TOKEN,
         help="the bearer token to accept (default: $LEAT_SANDBOX_TOKEN, else %(default)s)",
+    )
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=0.0,
+        help="add this much latency to every answer, as a distant Leat would (benchmark)",
     )
     return parser
 

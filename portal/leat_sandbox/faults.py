@@ -9,6 +9,7 @@ the benchmark uses ``latency`` to play a distant Leat.
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 import time
@@ -20,6 +21,8 @@ from typing import Any
 from werkzeug.exceptions import ClientDisconnected
 
 from .app import API_PREFIX
+
+STATS_PATH = "/_sandbox/stats"
 
 
 class _DropConnection(ClientDisconnected):
@@ -112,7 +115,18 @@ class FaultInjector:
                 return rule.fault
         return None
 
+    def stats(self) -> dict[str, Any]:
+        """Calls seen and connections accepted (the benchmark's count of upstream work)."""
+        with self._lock:
+            calls = {f"{method} {path}": n for (method, path), n in sorted(self.calls.items())}
+        connections = getattr(self, "connections", None)
+        return {"calls": calls, "connections": connections() if connections else None}
+
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == STATS_PATH:  # not Leat's: the sandbox's own counters
+            body = json.dumps(self.stats()).encode()
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [body]
         if self.latency:
             time.sleep(self.latency)
         path = environ.get("PATH_INFO", "")

@@ -129,7 +129,7 @@ def deliver(record: VisitRecord, *, first: bool = False) -> LeatError | None:
     """
     kind = record.pending["kind"]
     try:
-        visit = _create(record) if kind == "create" else _update(record)
+        visit = _create(record, first) if kind == "create" else _update(record)
     except RETRYABLE as exc:
         _wait(record, exc)
         return exc
@@ -152,7 +152,7 @@ def deliver(record: VisitRecord, *, first: bool = False) -> LeatError | None:
     return None
 
 
-def _create(record: VisitRecord) -> Visit:
+def _create(record: VisitRecord, first: bool) -> Visit:
     fields = from_json(record.pending["fields"])
     if record.contact_uuid is None:
         contact = (
@@ -162,11 +162,15 @@ def _create(record: VisitRecord) -> Visit:
         )
         record.contact_uuid, record.contact_email = contact.uuid, contact.email
         db.session.commit()
-    # An earlier attempt may have reached Leat even though its answer never came.
-    if record.attempts and (found := find_by_external_id(record)):
-        return found
-    record.attempts += 1
-    db.session.commit()
+    if not first:
+        # An earlier attempt may have reached Leat even though its answer never came.
+        if record.attempts and (found := find_by_external_id(record)):
+            return found
+        # Written down before sending: a sender that dies mid-send leaves a record that
+        # the next one knows to look up first. (A first attempt was written with
+        # attempts=1 when the record was made, in the same commit.)
+        record.attempts += 1
+        db.session.commit()
     try:
         return leat().create_visit(
             contact_uuid=record.contact_uuid,
@@ -186,8 +190,7 @@ def _create(record: VisitRecord) -> Visit:
 
 
 def _update(record: VisitRecord) -> Visit:
-    record.attempts += 1
-    db.session.commit()
+    record.attempts += 1  # a PUT is safe to repeat: nothing to write down before it
     return leat().update_visit(record.leat_uuid, **from_json(record.pending["fields"]))
 
 

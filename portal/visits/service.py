@@ -93,6 +93,7 @@ def create_visit(
         external_id=external_id or new_external_id(),
         submission_key=submission_key,
         status=PENDING,
+        attempts=1,  # this request sends it right after the commit
         pending={
             "kind": "create",
             "fields": delivery.to_json({**fields, "create_contact": create_contact}),
