@@ -63,12 +63,18 @@ def wire_bytes(http: requests.Session, url: str, **kwargs) -> int:
         return len(response.raw.read(decode_content=False))
 
 
+def wire(response: requests.Response) -> int:
+    """An answer's size as it travelled (compressed when it was)."""
+    return int(response.headers.get("Content-Length") or len(response.content))
+
+
 class Manager:
     """One shop manager's browser: a session cookie carried by hand (plain http)."""
 
     def __init__(self, base: str, number: int) -> None:
         self.base = base
         self.http = requests.Session()
+        self.http.headers["Accept-Encoding"] = "br, gzip"
         self.http.hooks["response"].append(self._keep_cookie)
         token = mint(SECRET, manager_id=f"m{number}@example.com", name=f"M{number}", shops=["*"])
         self.http.get(f"{base}/launch?token={token}", allow_redirects=False, timeout=30)
@@ -197,8 +203,8 @@ def run(args) -> dict:
                     timings["create"].append(t_create)
                     if edited is not None:
                         timings["edit"].append(t_edit)
-                        sizes.setdefault("edit", len(edited.content))
-                    sizes.setdefault("create", len(created.content))
+                        sizes.setdefault("edit", wire(edited))
+                    sizes.setdefault("create", wire(created))
                     for name, response in (("page", page), ("create", created), ("edit", edited)):
                         if response is not None and response.status_code != 200:
                             errors.append(f"{name} {response.status_code}")
