@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -17,8 +18,11 @@ import pytest
 import requests
 
 from portal import create_app
+from portal.auth.launch import mint
+from portal.leat_sandbox import Fault
 
 ROOT = Path(__file__).resolve().parents[1]
+LAUNCH = "l" * 32
 
 
 def closed_port() -> int:
@@ -101,6 +105,7 @@ def procfile_web(tmp_path):
             )
         url = f"http://127.0.0.1:{port}"
         wait_until_up(url, log)
+        start.process = processes[-1]
         return url, log
 
     yield start
@@ -200,3 +205,34 @@ def test_readyz_answers_503_when_the_database_is_unreachable(tmp_path):
     assert response.status_code == 503
     assert response.json["database"] == "unreachable"
     assert app.test_client().get("/healthz").status_code == 200
+
+
+def test_sigterm_lets_a_request_in_flight_finish(procfile_web, sandbox):
+    url, _log = procfile_web(
+        LEAT_BASE_URL=sandbox.base_url, LEAT_API_TOKEN=sandbox.token, PORTAL_LAUNCH_SECRET=LAUNCH
+    )
+    gunicorn = procfile_web.process
+    sandbox.faults.inject(Fault(delay=2.0), method="GET", path="/shops", times=1)
+    with requests.Session() as browser:
+        token = mint(LAUNCH, manager_id="m@example.com", name="M", shops=["*"])
+        signed = browser.get(f"{url}/launch?token={token}", allow_redirects=False, timeout=10)
+        # requests keeps a Secure cookie for https; this portal is plain http on loopback.
+        cookie = signed.cookies["__Host-portal-session"]
+        answers = []
+        slow = threading.Thread(
+            target=lambda: answers.append(
+                browser.get(
+                    url + "/visits",
+                    headers={"Cookie": f"__Host-portal-session={cookie}"},
+                    timeout=30,
+                )
+            )
+        )
+        slow.start()
+        time.sleep(0.7)  # the request now waits on Leat's slow answer
+        gunicorn.send_signal(signal.SIGTERM)
+        slow.join(timeout=30)
+    assert answers, "the request in flight got no answer"
+    assert answers[0].status_code == 200
+    assert "Amsterdam Centrum" in answers[0].text
+    assert gunicorn.wait(timeout=30) == 0
