@@ -19,7 +19,7 @@ from flask_migrate import upgrade
 
 from portal import create_app
 from portal.auth.launch import mint
-from portal.extensions import db
+from portal.extensions import db, enable_migrations
 from portal.leat import LeatClient
 from portal.leat_sandbox import (
     API_PREFIX,
@@ -103,6 +103,7 @@ def migrated_database(databases: Databases) -> str:
             "SQLALCHEMY_DATABASE_URI": url,
         }
     )
+    enable_migrations(app)
     with app.app_context():
         upgrade()
         db.engine.dispose()

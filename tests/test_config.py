@@ -182,3 +182,39 @@ def test_gunicorn_stops_with_one_line_before_any_worker_boots():
         "portal: configuration error: SECRET_KEY is not set: the portal needs it outside "
         "demo mode (set PORTAL_DEMO=1 to try the portal against its built-in Leat sandbox)"
     ]
+
+
+def test_the_web_app_does_not_load_alembic_but_flask_db_still_migrates(tmp_path):
+    # Alembic serves no request and costs a web worker ~11 MB: only `flask db` loads it.
+    environ = clean_environ(
+        LEAT_API_TOKEN="t",
+        SECRET_KEY="k",
+        PORTAL_LAUNCH_SECRET="l" * 32,
+        DATABASE_URL=f"sqlite:///{tmp_path}/x.sqlite3",
+    )
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, wsgi; print(sorted({'alembic', 'mako'} & set(sys.modules)))",
+        ],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert loaded.stdout.strip() == "[]"
+    for command in (["upgrade"], ["current"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "db", *command],
+            cwd=ROOT,
+            env=environ,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+    assert "(head)" in result.stdout

@@ -7,7 +7,7 @@ import re
 from flask_migrate import upgrade
 
 from portal import create_app
-from portal.extensions import leat
+from portal.extensions import enable_migrations, leat
 from portal.leat_sandbox import seed
 
 
@@ -32,6 +32,7 @@ def test_demo_data_survives_a_restart(tmp_path):
 
 def test_the_visits_page_shows_demo_mode_and_the_sandbox_shops(tmp_path):
     app = demo_app(tmp_path)
+    enable_migrations(app)
     with app.app_context():
         upgrade()
     browser = app.test_client()

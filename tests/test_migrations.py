@@ -14,7 +14,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
 from portal import create_app
-from portal.extensions import db
+from portal.extensions import db, enable_migrations
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,6 +33,7 @@ def make_app(tmp_path, empty_database_url):
                 "SQLALCHEMY_DATABASE_URI": empty_database_url,
             }
         )
+        enable_migrations(app)
         made.append(app)
         return app
 
