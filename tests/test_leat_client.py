@@ -70,6 +70,26 @@ def test_every_call_sends_the_token_accept_header_and_both_timeouts(client, mock
     assert sent.req_kwargs["timeout"] == (0.5, 0.5)
 
 
+def test_proxy_settings_are_read_once_and_netrc_never_replaces_the_token(
+    monkeypatch, tmp_path, mocked
+):
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    (tmp_path / ".netrc").write_text("machine leat.test login someone password other\n")
+    (tmp_path / ".netrc").chmod(0o600)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    leat = LeatClient(BASE, "secret-token")
+    # Read at start: a later change of the environment is not looked up per call.
+    monkeypatch.setenv("HTTPS_PROXY", "http://elsewhere.example:3128")
+    mocked.get(API + "/visits/" + VISIT_UUID, json={"data": VISIT, "meta": []})
+    leat.get_visit(VISIT_UUID)
+    sent = mocked.calls[0]
+    assert sent.request.req_kwargs["proxies"].get("https") == "http://proxy.example:3128"
+    assert sent.request.headers["Authorization"] == "Bearer secret-token"
+    leat.close()
+
+
 def test_create_sends_only_the_fields_the_caller_set(client, mocked):
     mocked.post(API + "/visits", json={"data": VISIT, "meta": []}, status=201)
     client.create_visit(contact_uuid=CONTACT["uuid"], shop_uuid="s-1", source="Portal")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import os
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -85,6 +86,21 @@ class _Unset:
 UNSET: Final = _Unset()
 
 
+def _settle_environment(session: requests.Session, url: str) -> None:
+    """Read the proxy and CA-bundle variables once, for Leat's URL, not per call.
+
+    With ``trust_env`` on, requests looks at the proxy variables, the CA-bundle
+    variables and ``~/.netrc`` on every call: a measurable part of each Leat call
+    (bench/), for an environment that doesn't change while the process runs. And a
+    ``~/.netrc`` entry for Leat's host would silently replace the bearer token.
+    """
+    session.trust_env = False
+    session.proxies.update(requests.utils.get_environ_proxies(url))
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle:
+        session.verify = bundle
+
+
 class LeatClient:
     """Calls Leat's REST API v3 over one pooled ``requests.Session``.
 
@@ -116,6 +132,7 @@ class LeatClient:
         self._session.headers.update(
             {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         )
+        _settle_environment(self._session, self.api_url)
 
     def close(self) -> None:
         self._session.close()
