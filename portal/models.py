@@ -83,6 +83,8 @@ class VisitRecord(db.Model):
 
     __table_args__ = (
         Index("ix_visit_records_shop_created", "shop_uuid", "created_at"),
+        # The page's order for a manager of all shops (see migration 0004).
+        Index("ix_visit_records_newest_first", "created_at", "id"),
         Index("ix_visit_records_due", "status", "next_attempt_at"),
     )
 

@@ -199,12 +199,16 @@ def waiting(manager: Manager) -> Queue:
     return Queue(count=count, oldest=oldest, token_refused=bool(auth))
 
 
-def page_of_records(page: int, manager: Manager):
+def newest_first(manager: Manager):
     """The manager's shops' visits, newest first (Leat cannot filter by shop; we can)."""
     query = select(VisitRecord).order_by(VisitRecord.created_at.desc(), VisitRecord.id.desc())
     if not manager.all_shops:
         query = query.where(VisitRecord.shop_uuid.in_(manager.shops))
-    return db.paginate(query, page=page, per_page=VISITS_PER_PAGE, error_out=False)
+    return query
+
+
+def page_of_records(page: int, manager: Manager):
+    return db.paginate(newest_first(manager), page=page, per_page=VISITS_PER_PAGE, error_out=False)
 
 
 @dataclass(frozen=True)
