@@ -14,6 +14,9 @@ Not part of the test suite: it measures, it does not judge.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gzip
+import http.client
 import json
 import os
 import re
@@ -29,7 +32,9 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import urlencode
 
+import brotli
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,36 +62,71 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))] if ordered else 0.0
 
 
-def wire_bytes(http: requests.Session, url: str, **kwargs) -> int:
-    """Bytes as they travel (compressed when the server compresses)."""
-    with http.get(url, stream=True, headers={"Accept-Encoding": "br, gzip"}, **kwargs) as response:
-        return len(response.raw.read(decode_content=False))
+def cpu_seconds(pids: list[int]) -> float:
+    """User plus system CPU time the processes have used so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
 
 
-def wire(response: requests.Response) -> int:
-    """An answer's size as it travelled (compressed when it was)."""
-    return int(response.headers.get("Content-Length") or len(response.content))
+def own_cpu_seconds() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
+class Answer:
+    """What a simulated browser needs of an answer: status, headers, text, wire size."""
+
+    def __init__(self, status: int, headers: dict[str, str], raw: bytes) -> None:
+        self.status_code = status
+        self.headers = headers
+        self.wire_bytes = len(raw)  # as it travelled, compressed when it was
+        encoding = headers.get("content-encoding", "")
+        body = brotli.decompress(raw) if encoding == "br" else raw
+        body = gzip.decompress(body) if encoding == "gzip" else body
+        self.text = body.decode()
 
 
 class Manager:
-    """One shop manager's browser: a session cookie carried by hand (plain http)."""
+    """One shop manager's browser: one kept-alive connection and a session cookie.
+
+    Plain http.client rather than requests: the load generator shares the machine's
+    two cores with the portal, and requests costs several times more per call.
+    """
 
     def __init__(self, base: str, number: int) -> None:
         self.base = base
-        self.http = requests.Session()
-        self.http.headers["Accept-Encoding"] = "br, gzip"
-        self.http.hooks["response"].append(self._keep_cookie)
-        token = mint(SECRET, manager_id=f"m{number}@example.com", name=f"M{number}", shops=["*"])
-        self.http.get(f"{base}/launch?token={token}", allow_redirects=False, timeout=30)
+        host, port = base.removeprefix("http://").split(":")
+        self.connection = http.client.HTTPConnection(host, int(port), timeout=60)
+        self.cookie = ""
         self.csrf = ""
+        token = mint(SECRET, manager_id=f"m{number}@example.com", name=f"M{number}", shops=["*"])
+        self.request("GET", f"/launch?token={token}")
 
-    def _keep_cookie(self, response, *args, **kwargs):
-        if COOKIE in response.cookies:
-            self.http.headers["Cookie"] = f"{COOKIE}={response.cookies[COOKIE]}"
+    def request(self, method: str, path: str, data=None, headers=None) -> Answer:
+        sent = {"Accept-Encoding": "br, gzip", **(headers or {})}
+        if self.cookie:
+            sent["Cookie"] = self.cookie
+        body = None
+        if data is not None:
+            body = urlencode(data)
+            sent["Content-Type"] = "application/x-www-form-urlencoded"
+        self.connection.request(method, path, body=body, headers=sent)
+        response = self.connection.getresponse()
+        raw = response.read()
+        answer = Answer(response.status, {k.lower(): v for k, v in response.getheaders()}, raw)
+        for value in response.headers.get_all("Set-Cookie") or []:
+            if value.startswith(COOKIE + "="):
+                self.cookie = value.split(";", 1)[0]
+        return answer
 
-    def timed(self, method: str, path: str, **kwargs) -> tuple[requests.Response, float]:
+    def timed(self, method: str, path: str, **kwargs) -> tuple[Answer, float]:
         started = time.perf_counter()
-        response = self.http.request(method, self.base + path, timeout=60, **kwargs)
+        response = self.request(method, path, **kwargs)
         return response, time.perf_counter() - started
 
 
@@ -169,6 +209,18 @@ def run(args) -> dict:
             page, _ = m.timed("GET", "/visits")
             m.csrf = TOKEN.search(page.text).group(1)
         before = requests.get(leat_url + "/_sandbox/stats", timeout=10).json()
+        workers = [
+            int(pid)
+            for pid in subprocess.run(
+                ["pgrep", "-P", str(gunicorn.pid)], capture_output=True, text=True
+            ).stdout.split()
+        ]
+        worker_cpu_before = [cpu_seconds([pid]) for pid in workers]
+        cpu_before = {
+            "portal": cpu_seconds(workers),
+            "sandbox": cpu_seconds([sandbox.pid]),
+            "load_generator": own_cpu_seconds(),
+        }
 
         timings: dict[str, list[float]] = {"page": [], "create": [], "edit": []}
         sizes: dict[str, int] = {}
@@ -194,7 +246,7 @@ def run(args) -> dict:
                     uuid_ = found.group(1)
                     prefix = f"visit-{uuid_}-"
                     edit = {prefix + "csrf_token": m.csrf, prefix + "source": f"edited {n}.{r}"}
-                    row = m.http.get(f"{m.base}/visits/{uuid_}/edit", headers=HTMX, timeout=60)
+                    row = m.request("GET", f"/visits/{uuid_}/edit", headers=HTMX)
                     value = re.search(rf'id="{prefix}starts_at"[^>]*value="([^"]*)"', row.text)
                     edit[prefix + "starts_at"] = value.group(1) if value else ""
                     edited, t_edit = m.timed("PUT", f"/visits/{uuid_}", data=edit, headers=HTMX)
@@ -203,8 +255,8 @@ def run(args) -> dict:
                     timings["create"].append(t_create)
                     if edited is not None:
                         timings["edit"].append(t_edit)
-                        sizes.setdefault("edit", wire(edited))
-                    sizes.setdefault("create", wire(created))
+                        sizes.setdefault("edit", edited.wire_bytes)
+                    sizes.setdefault("create", created.wire_bytes)
                     for name, response in (("page", page), ("create", created), ("edit", edited)):
                         if response is not None and response.status_code != 200:
                             errors.append(f"{name} {response.status_code}")
@@ -215,6 +267,12 @@ def run(args) -> dict:
         with ThreadPoolExecutor(args.concurrency) as pool:
             list(pool.map(simulate, range(args.concurrency)))
         wall = time.perf_counter() - began
+        worker_cpu = [cpu_seconds([pid]) - worker_cpu_before[i] for i, pid in enumerate(workers)]
+        cpu_used = {
+            "portal": cpu_seconds(workers) - cpu_before["portal"],
+            "sandbox": cpu_seconds([sandbox.pid]) - cpu_before["sandbox"],
+            "load_generator": own_cpu_seconds() - cpu_before["load_generator"],
+        }
         after = requests.get(leat_url + "/_sandbox/stats", timeout=10).json()
 
         # The same create, sent straight to the sandbox, in the same run.
@@ -242,13 +300,10 @@ def run(args) -> dict:
 
         # A first page load: the page and every asset it links, as they travel.
         fresh = Manager(base, 10_000)
-        page_bytes = wire_bytes(fresh.http, base + "/visits")
-        html = fresh.http.get(base + "/visits").text
-        asset_bytes = sum(wire_bytes(fresh.http, base + a) for a in ASSET.findall(html))
+        page = fresh.request("GET", "/visits")
+        page_bytes = page.wire_bytes
+        asset_bytes = sum(fresh.request("GET", a).wire_bytes for a in ASSET.findall(page.text))
 
-        workers = subprocess.run(
-            ["pgrep", "-P", str(gunicorn.pid)], capture_output=True, text=True
-        ).stdout.split()
         peak = {}
         for pid in workers:
             status = Path(f"/proc/{pid}/status").read_text()
@@ -280,6 +335,16 @@ def run(args) -> dict:
                 }
                 for name, v in timings.items()
             },
+            # Where the machine's time went: CPU ms per round (page + create + edit)
+            # for each process group, and how busy that kept the machine's cores.
+            "cpu_ms_per_round": {
+                name: round(1000 * used / (args.concurrency * args.rounds), 1)
+                for name, used in cpu_used.items()
+            },
+            "cores_busy": round(sum(cpu_used.values()) / wall, 2),
+            # One process runs Python on one core at a time: a worker near 1.0 is the
+            # bottleneck whatever the other cores do.
+            "cores_busy_per_worker": [round(used / wall, 2) for used in worker_cpu],
             "errors": len(errors),
             "error_kinds": sorted(set(errors))[:5],
             "peak_rss_mb_per_worker": {pid: round(mb, 1) for pid, mb in peak.items()},
