@@ -25,7 +25,7 @@ def on_postgres() -> bool:
     return SERVER.startswith(("postgres://", "postgresql://", "postgresql+psycopg://"))
 
 
-def _admin():
+def admin_connection():
     url = make_url(database_url(SERVER, Path()))
     return psycopg.connect(
         host=url.host,
@@ -44,14 +44,14 @@ def url_of(name: str) -> str:
 
 
 def create(name: str, template: str | None = None) -> str:
-    with _admin() as admin:
+    with admin_connection() as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     return url_of(name)
 
 
 def drop(name: str) -> None:
-    with _admin() as admin:
+    with admin_connection() as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
