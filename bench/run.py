@@ -115,8 +115,15 @@ class Manager:
         if data is not None:
             body = urlencode(data)
             sent["Content-Type"] = "application/x-www-form-urlencoded"
-        self.connection.request(method, path, body=body, headers=sent)
-        response = self.connection.getresponse()
+        try:
+            self.connection.request(method, path, body=body, headers=sent)
+            response = self.connection.getresponse()
+        except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+            # The server closed the idle kept-alive connection (gunicorn's keepalive)
+            # before this request reached it: send it again on a new one, as browsers do.
+            self.connection.close()
+            self.connection.request(method, path, body=body, headers=sent)
+            response = self.connection.getresponse()
         raw = response.read()
         answer = Answer(response.status, {k.lower(): v for k, v in response.getheaders()}, raw)
         for value in response.headers.get_all("Set-Cookie") or []:
