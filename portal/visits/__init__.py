@@ -8,6 +8,8 @@ from flask import Flask
 
 from .forms import portal_zone
 from .routes import bp
+from .row_cache import EXTENSION as ROW_CACHE
+from .row_cache import RowCache, row_html
 from .service import ShopCache
 from .times import to_wall
 from .worker import leat_sync
@@ -49,6 +51,8 @@ def age(since: datetime | None) -> str:
 def init_app(app: Flask) -> None:
     app.add_template_filter(age, "age")
     app.extensions["shop_cache"] = ShopCache()
+    app.extensions[ROW_CACHE] = RowCache()
+    app.add_template_global(row_html, "row_html")
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(local_clock, "local_clock")
     app.register_blueprint(bp)

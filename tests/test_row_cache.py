@@ -1,0 +1,84 @@
+"""The page's rows come from a per-process cache of rendered rows: never stale, never
+another session's, and bounded."""
+
+from __future__ import annotations
+
+import re
+
+from conftest import launch_path
+
+from portal.extensions import db
+from portal.leat_sandbox import MAINTENANCE_PAGE, seed
+from portal.models import PENDING, VisitRecord
+from portal.visits.row_cache import EXTENSION, RowCache
+
+HTMX = {"HX-Request": "true"}
+TOKEN = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+ROWS = re.compile(r'<tbody id="visit-rows">(.*?)</tbody>', re.S)
+
+
+def create(client, **fields) -> None:
+    token = TOKEN.search(client.get("/visits").text).group(1)
+    data = {"csrf_token": token, "contact": seed.CONTACT_EMMA, "shop": seed.SHOP_UTRECHT}
+    assert client.post("/visits", data={**data, **fields}, headers=HTMX).status_code == 200
+
+
+def rows(client) -> str:
+    return ROWS.search(client.get("/visits").text).group(1)
+
+
+def test_a_cached_row_equals_a_fresh_one(app, client):
+    create(client, source="First")
+    create(client, source="Second")
+    cached = rows(client)  # the first load fills the cache, this one reads it
+    assert len(app.extensions[EXTENSION]) == 2
+    app.extensions[EXTENSION] = RowCache()
+    assert rows(client) == cached
+    assert "First" in cached
+    assert "Second" in cached
+
+
+def test_a_change_made_elsewhere_shows_on_the_next_load(app, client):
+    create(client, source="Before")
+    assert "Before" in rows(client)
+    # As the worker or another instance would: a change to the record, not via this page.
+    with app.app_context():
+        record = db.session.scalars(db.select(VisitRecord)).one()
+        record.snapshot = {**record.snapshot, "source": "Changed elsewhere"}
+        db.session.commit()
+    shown = rows(client)
+    assert "Changed elsewhere" in shown
+    assert "Before" not in shown
+
+
+def test_a_row_waiting_for_leat_carries_each_sessions_own_token(app, client, sandbox):
+    sandbox.faults.inject(MAINTENANCE_PAGE, method="POST", path="/visits", times=1)
+    create(client)
+    with app.app_context():
+        assert db.session.scalars(db.select(VisitRecord)).one().status == PENDING
+    other = app.test_client()
+    assert other.get(launch_path(manager_id="ben@example.com", name="Ben")).status_code == 303
+    for browser in (client, other, client):
+        page = browser.get("/visits").text
+        retry_token = re.search(r'name="csrf_token" value="([^"]+)"', ROWS.search(page).group(1))
+        assert retry_token.group(1) == TOKEN.search(page).group(1)
+
+
+def test_the_cache_keeps_at_most_its_size_dropping_the_least_recently_shown():
+    cache = RowCache(size=2)
+    rendered = []
+
+    def render(html):
+        def make():
+            rendered.append(html)
+            return html
+
+        return make
+
+    cache.get("a", render("A"))
+    cache.get("b", render("B"))
+    assert cache.get("a", render("A again")) == "A"  # a hit, and now the newest
+    cache.get("c", render("C"))  # drops "b"
+    assert len(cache) == 2
+    assert cache.get("b", render("B again")) == "B again"
+    assert rendered == ["A", "B", "C", "B again"]
