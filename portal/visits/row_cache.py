@@ -23,8 +23,8 @@ from ..models import CONFIRMED
 from .forms import portal_zone
 from .service import VisitRow
 
-# Enough for the first pages of a busy chain; about 1.3 KB each.
-ROWS_KEPT: Final = 1000
+# The first ten pages of a busy chain; about 1.3 KB each, so well under a megabyte.
+ROWS_KEPT: Final = 500
 EXTENSION: Final = "visit_row_cache"
 
 
