@@ -62,20 +62,22 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))] if ordered else 0.0
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """User plus system CPU time the processes have used so far."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / ticks
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used so far."""
+    with contextlib.suppress(OSError):
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+    return 0.0
 
 
-def own_cpu_seconds() -> float:
-    times = os.times()
-    return times.user + times.system
+def cpu_now(workers: list[int], sandbox: int) -> dict:
+    """CPU seconds so far: each gunicorn worker's, the sandbox's, this generator's."""
+    own = os.times()
+    return {
+        "workers": [cpu_seconds(pid) for pid in workers],
+        "sandbox": cpu_seconds(sandbox),
+        "load_generator": own.user + own.system,
+    }
 
 
 class Answer:
@@ -99,7 +101,6 @@ class Manager:
     """
 
     def __init__(self, base: str, number: int) -> None:
-        self.base = base
         host, port = base.removeprefix("http://").split(":")
         self.connection = http.client.HTTPConnection(host, int(port), timeout=60)
         self.cookie = ""
@@ -222,12 +223,7 @@ def run(args) -> dict:
                 ["pgrep", "-P", str(gunicorn.pid)], capture_output=True, text=True
             ).stdout.split()
         ]
-        worker_cpu_before = [cpu_seconds([pid]) for pid in workers]
-        cpu_before = {
-            "portal": cpu_seconds(workers),
-            "sandbox": cpu_seconds([sandbox.pid]),
-            "load_generator": own_cpu_seconds(),
-        }
+        cpu_before = cpu_now(workers, sandbox.pid)
 
         timings: dict[str, list[float]] = {"page": [], "create": [], "edit": []}
         sizes: dict[str, int] = {}
@@ -274,11 +270,14 @@ def run(args) -> dict:
         with ThreadPoolExecutor(args.concurrency) as pool:
             list(pool.map(simulate, range(args.concurrency)))
         wall = time.perf_counter() - began
-        worker_cpu = [cpu_seconds([pid]) - worker_cpu_before[i] for i, pid in enumerate(workers)]
+        cpu_after = cpu_now(workers, sandbox.pid)
+        worker_cpu = [
+            a - b for a, b in zip(cpu_after["workers"], cpu_before["workers"], strict=True)
+        ]
         cpu_used = {
-            "portal": cpu_seconds(workers) - cpu_before["portal"],
-            "sandbox": cpu_seconds([sandbox.pid]) - cpu_before["sandbox"],
-            "load_generator": own_cpu_seconds() - cpu_before["load_generator"],
+            "portal": sum(worker_cpu),
+            "sandbox": cpu_after["sandbox"] - cpu_before["sandbox"],
+            "load_generator": cpu_after["load_generator"] - cpu_before["load_generator"],
         }
         after = requests.get(leat_url + "/_sandbox/stats", timeout=10).json()
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import email.utils
 import logging
-import os
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -94,11 +93,11 @@ def _settle_environment(session: requests.Session, url: str) -> None:
     (bench/), for an environment that doesn't change while the process runs. And a
     ``~/.netrc`` entry for Leat's host would silently replace the bearer token.
     """
+    # requests' own reading of the environment, done once, then switched off.
+    settled = session.merge_environment_settings(url, {}, None, None, None)
+    session.proxies.update(settled["proxies"])
+    session.verify = settled["verify"]
     session.trust_env = False
-    session.proxies.update(requests.utils.get_environ_proxies(url))
-    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-    if bundle:
-        session.verify = bundle
 
 
 class LeatClient:
