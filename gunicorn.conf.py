@@ -65,7 +65,7 @@ def when_ready(server):
     """Demo mode prints a sign-in link once gunicorn listens, as Jupyter prints its URL."""
     if os.environ.get("PORTAL_DEMO") != "1":
         return
-    from portal.auth.demo import startup_link
+    from portal.demo import startup_link
 
     host, port = server.address[0][:2] if server.address else ("127.0.0.1", 8000)
     host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 (a wildcard bind)

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from flask_compress import Compress
 
 from . import config as settings
-from .auth.demo import LAUNCH_SECRET_FILE
+from . import models  # noqa: F401  (the tables, known before the database is bound)
 from .config import ConfigError
-from .extensions import compress, init_database, init_leat
+from .database import init_database
+from .leat import binding as leat_binding
 
 __all__ = ["ConfigError", "create_app"]
 
@@ -33,21 +34,18 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
     settings.check(app.config)
     os.makedirs(app.instance_path, exist_ok=True)
+    leat_session = None
     if app.config["PORTAL_DEMO"]:
-        # Demo mode needs no secrets from anyone: it keeps its own under instance/.
-        for key, file in (
-            ("SECRET_KEY", "demo-secret-key"),
-            ("PORTAL_LAUNCH_SECRET", LAUNCH_SECRET_FILE),
-        ):
-            if not app.config[key]:
-                app.config[key] = settings.demo_secret(Path(app.instance_path), file)
+        from . import demo
+
+        leat_session = demo.configure(app)
 
     init_database(app)
-    init_leat(app)
+    leat_binding.init_app(app, session=leat_session)
     # Registered first, so its after_request runs last, on the finished answer.
     app.config.setdefault("COMPRESS_ALGORITHM", ["br", "gzip"])
     app.config.setdefault("COMPRESS_BR_LEVEL", 4)
-    compress.init_app(app)
+    Compress(app)
 
     from . import auth, health, observability, security, static_assets, visits
 

@@ -14,7 +14,7 @@ from sqlalchemy import JSON, DateTime, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-from .extensions import db
+from .database import db
 
 
 def utcnow() -> datetime:

@@ -19,7 +19,7 @@ from flask_migrate import upgrade
 
 from portal import create_app
 from portal.auth.launch import mint
-from portal.extensions import db, enable_migrations
+from portal.database import db, enable_migrations
 from portal.leat import LeatClient
 from portal.leat_sandbox import (
     API_PREFIX,

@@ -13,7 +13,7 @@ from conftest import LAUNCH_SECRET, launch_path, portal_config
 
 from portal import create_app
 from portal.auth.launch import mint
-from portal.extensions import db
+from portal.database import db
 from portal.leat_sandbox import seed
 from portal.models import VisitRecord
 

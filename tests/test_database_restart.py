@@ -7,7 +7,7 @@ import pytest
 from databases import admin_connection, on_postgres
 from sqlalchemy.engine import make_url
 
-from portal.extensions import db
+from portal.database import db
 
 pytestmark = pytest.mark.skipif(
     not on_postgres(), reason="a database server's restart; .ci/run runs this on PostgreSQL"

@@ -13,7 +13,7 @@ import socket
 
 import pytest
 
-from portal.extensions import db
+from portal.database import db
 from portal.leat import LeatClient
 from portal.leat_sandbox import MAINTENANCE_PAGE, Fault, seed
 from portal.models import ATTENTION, CONFIRMED, PENDING, VisitRecord

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 from conftest import launch_path
 
-from portal.extensions import db
+from portal.database import db
 from portal.leat_sandbox import MAINTENANCE_PAGE, Fault, seed
 from portal.models import CONFIRMED, VisitRecord
 from portal.visits import delivery

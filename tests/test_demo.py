@@ -7,7 +7,8 @@ import re
 from flask_migrate import upgrade
 
 from portal import create_app
-from portal.extensions import enable_migrations, leat
+from portal.database import enable_migrations
+from portal.leat.binding import leat
 from portal.leat_sandbox import seed
 
 

@@ -13,7 +13,7 @@ from conftest import launch_path, portal_config
 from playwright.sync_api import expect
 
 from portal import create_app
-from portal.extensions import db
+from portal.database import db
 from portal.leat_sandbox import serve_in_thread
 
 

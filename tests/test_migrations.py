@@ -14,7 +14,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
 from portal import create_app
-from portal.extensions import db, enable_migrations
+from portal.database import db, enable_migrations
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -7,7 +7,7 @@ import re
 
 from conftest import launch_path
 
-from portal.extensions import db
+from portal.database import db
 from portal.leat_sandbox import MAINTENANCE_PAGE, seed
 from portal.models import PENDING, VisitRecord
 from portal.visits.row_cache import EXTENSION, RowCache

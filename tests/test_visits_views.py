@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from portal.extensions import db
+from portal.database import db
 from portal.leat_sandbox import seed
 from portal.models import VisitRecord
 

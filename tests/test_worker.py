@@ -12,7 +12,7 @@ from pathlib import Path
 
 from conftest import LAUNCH_SECRET
 
-from portal.extensions import db
+from portal.database import db
 from portal.leat_sandbox import MAINTENANCE_PAGE, seed
 from portal.models import CONFIRMED, VisitRecord
 

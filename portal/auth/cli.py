@@ -6,8 +6,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from .demo import launch_url
-from .launch import ALL_SHOPS, MAX_LIFETIME_SECONDS, mint
+from .launch import ALL_SHOPS, MAX_LIFETIME_SECONDS, launch_url, mint
 
 
 @click.command("launch-link")

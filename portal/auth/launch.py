@@ -113,3 +113,8 @@ def mint(
         "jti": str(uuid.uuid4()),
     }
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def launch_url(base_url: str, token: str) -> str:
+    """The link an intranet sends a manager to (GET /launch?token=…)."""
+    return f"{base_url.rstrip('/')}/launch?token={token}"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
+from .. import demo
 from ..htmx import is_partial
-from . import demo, tokens
+from . import tokens
 from .launch import LaunchRefused, verify
 from .manager import current_manager, sign_in, sign_out
 

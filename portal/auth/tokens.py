@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
-from ..extensions import db
+from ..database import db
 from ..models import UsedLaunchToken
 from .launch import Launch, LaunchRefused
 

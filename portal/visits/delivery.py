@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import or_, select, update
 
-from ..extensions import db, leat
+from ..database import db
 from ..leat import (
     LeatAuthError,
     LeatError,
@@ -28,6 +28,7 @@ from ..leat import (
     LeatValidationError,
     Visit,
 )
+from ..leat.binding import leat
 from ..leat.client import MAX_VISITS_PER_PAGE
 from ..leat_messages import manager_message
 from ..models import ATTENTION, CONFIRMED, PENDING, VisitRecord, utcnow

@@ -17,8 +17,9 @@ from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..auth import Manager
-from ..extensions import db, leat
+from ..database import db
 from ..leat import Contact, LeatError, LeatValidationError, Shop, Visit
+from ..leat.binding import leat
 from ..models import ATTENTION, PENDING, VisitRecord, utcnow
 from . import delivery
 from .forms import EDITABLE

@@ -16,7 +16,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..extensions import db
+from ..database import db
 from . import delivery
 
 log = logging.getLogger(__name__)

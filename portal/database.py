@@ -1,18 +1,18 @@
-"""The portal's shared services, created once per process and bound in ``create_app``."""
+"""The local database: Flask-SQLAlchemy's ``db``, its engine settings, and ``flask db``.
+
+Nothing here imports the models: they import ``db`` from here, and ``create_app``
+imports them (so the tables are known) before binding the database.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import click
-import requests
-from flask import Flask, current_app
-from flask_compress import Compress
+from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData, event
 from sqlalchemy.orm import DeclarativeBase
-
-from .leat import LeatClient
 
 
 class Base(DeclarativeBase):
@@ -30,13 +30,10 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
-compress = Compress()
 MIGRATIONS_DIRECTORY = Path(__file__).with_name("migrations")
 
 
 def init_database(app: Flask) -> None:
-    from . import models  # noqa: F401  (registers the tables for migrations)
-
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         # One connection per worker thread (and a little slack for the odd extra),
         # each checked before use so a database restart costs no manager a request.
@@ -98,40 +95,3 @@ def _tune_sqlite(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
-
-
-def init_leat(app: Flask) -> None:
-    """Bind the process's one Leat client (one connection pool) to the app."""
-    config = app.config
-    session = None
-    base_url = config["LEAT_BASE_URL"]
-    if config["PORTAL_DEMO"]:
-        # Demo mode answers Leat calls in-process, from a sandbox whose data lives
-        # under instance/, so the run command needs no second process. Imported
-        # here so production never loads the sandbox.
-        from .leat_sandbox import (
-            DEFAULT_TOKEN,
-            IN_PROCESS_BASE_URL,
-            SandboxAdapter,
-            create_sandbox_app,
-        )
-
-        session = requests.Session()
-        sandbox = create_sandbox_app(config["LEAT_SANDBOX_DATABASE"], token=DEFAULT_TOKEN)
-        session.mount(IN_PROCESS_BASE_URL, SandboxAdapter(sandbox))
-        base_url = IN_PROCESS_BASE_URL
-        config["LEAT_API_TOKEN"] = DEFAULT_TOKEN
-        config["LEAT_BASE_URL"] = base_url
-    app.extensions["leat"] = LeatClient(
-        base_url,
-        config["LEAT_API_TOKEN"],
-        connect_timeout=config["LEAT_CONNECT_TIMEOUT"],
-        read_timeout=config["LEAT_READ_TIMEOUT"],
-        pool_size=config["LEAT_POOL_SIZE"],
-        session=session,
-    )
-
-
-def leat() -> LeatClient:
-    """The Leat client of the current app."""
-    return current_app.extensions["leat"]
