@@ -47,7 +47,7 @@ SECRET = "benchmark-launch-secret-0123456789abcdef"
 COOKIE = "__Host-portal-session"
 HTMX = {"HX-Request": "true"}
 TOKEN = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
-ROW = re.compile(r'<tr id="visit-([0-9a-f-]{36})"')
+ROW = re.compile(r'<tr id="visit-(\d+)"')
 ASSET = re.compile(r'(?:href|src)="(/static/[^"]+)"')
 
 
@@ -246,13 +246,13 @@ def run(args) -> dict:
                 found = ROW.search(created.text)
                 t_edit, edited = 0.0, None
                 if found:
-                    uuid_ = found.group(1)
-                    prefix = f"visit-{uuid_}-"
+                    row_id = found.group(1)
+                    prefix = f"visit-{row_id}-"
                     edit = {prefix + "csrf_token": m.csrf, prefix + "source": f"edited {n}.{r}"}
-                    row = m.request("GET", f"/visits/{uuid_}/edit", headers=HTMX)
+                    row = m.request("GET", f"/visits/{row_id}/edit", headers=HTMX)
                     value = re.search(rf'id="{prefix}starts_at"[^>]*value="([^"]*)"', row.text)
                     edit[prefix + "starts_at"] = value.group(1) if value else ""
-                    edited, t_edit = m.timed("PUT", f"/visits/{uuid_}", data=edit, headers=HTMX)
+                    edited, t_edit = m.timed("PUT", f"/visits/{row_id}", data=edit, headers=HTMX)
                 with lock:
                     timings["page"].append(t_page)
                     timings["create"].append(t_create)

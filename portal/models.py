@@ -7,14 +7,18 @@ the last snapshot Leat returned.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Index, String, Text
+from sqlalchemy import JSON, DateTime, Enum, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from .database import db
+from .leat import ErrorKind
 
 
 def utcnow() -> datetime:
@@ -38,12 +42,79 @@ class UTCDateTime(TypeDecorator):
         return value
 
 
-# A record's delivery state. Confirmed: Leat has it as the snapshot says. Pending: a
-# create or an edit whose outcome Leat has not confirmed yet; the worker (or Retry
-# now) delivers it. Attention: Leat refused it; the manager must correct it.
-CONFIRMED = "confirmed"
-PENDING = "pending"
-ATTENTION = "attention"
+class Delivery(StrEnum):
+    """Where a record stands with Leat."""
+
+    CONFIRMED = "confirmed"  # Leat has it as the snapshot says
+    PENDING = "pending"  # a create or an edit Leat has not confirmed yet
+    ATTENTION = "attention"  # Leat refused it; a manager must correct it
+
+
+class ChangeKind(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+
+
+TIME_FIELDS = ("starts_at", "ends_at")
+
+
+@dataclass(frozen=True)
+class PendingChange:
+    """What still has to reach Leat for a record: a whole create, or the fields of an
+    update (with the update it replaced, so a refusal can restore it)."""
+
+    kind: ChangeKind
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    previous: PendingChange | None = None
+
+    def with_fields(self, changes: Mapping[str, Any]) -> PendingChange:
+        return PendingChange(self.kind, {**self.fields, **changes}, self.previous)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind.value,
+            "fields": {
+                k: v.isoformat() if isinstance(v, datetime) else v for k, v in self.fields.items()
+            },
+            "previous": self.previous.to_json() if self.previous else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> PendingChange:
+        return cls(
+            kind=ChangeKind(data["kind"]),
+            fields={
+                k: datetime.fromisoformat(v) if k in TIME_FIELDS and isinstance(v, str) else v
+                for k, v in data.get("fields", {}).items()
+            },
+            previous=cls.from_json(data["previous"]) if data.get("previous") else None,
+        )
+
+
+class PendingChangeType(TypeDecorator):
+    """A ``PendingChange`` kept as JSON. Frozen, so every change assigns a new value
+    and SQLAlchemy sees it."""
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return value.to_json() if value is not None else None
+
+    def process_result_value(self, value, dialect):
+        return PendingChange.from_json(value) if value is not None else None
+
+
+def _enum_column(enum: type[StrEnum], length: int) -> Enum:
+    # Stored as its plain value in a VARCHAR: no database enum type to migrate when
+    # a value is added.
+    return Enum(
+        enum,
+        native_enum=False,
+        create_constraint=False,
+        length=length,
+        values_callable=lambda members: [member.value for member in members],
+    )
 
 
 class VisitRecord(db.Model):
@@ -66,16 +137,19 @@ class VisitRecord(db.Model):
     updated_by_name: Mapped[str | None] = mapped_column(String(255))
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    status: Mapped[str] = mapped_column(String(16), default=CONFIRMED, server_default=CONFIRMED)
-    # What still has to reach Leat: {"kind": "create" | "update", "fields": {...}}.
-    pending: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    status: Mapped[Delivery] = mapped_column(
+        _enum_column(Delivery, 16), default=Delivery.CONFIRMED, server_default="confirmed"
+    )
+    pending: Mapped[PendingChange | None] = mapped_column(PendingChangeType)
     attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # A sender (web request, worker, Retry now) holds the record until then; a sender
     # that dies lets its claim run out, and the record is delivered by the next one.
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    last_error: Mapped[str | None] = mapped_column(Text)
-    last_error_kind: Mapped[str | None] = mapped_column(String(32))
+    # Why the last attempt failed, as facts (wording is chosen when a page shows it).
+    error_kind: Mapped[ErrorKind | None] = mapped_column(_enum_column(ErrorKind, 32))
+    error_code: Mapped[int | None] = mapped_column()
+    error_message: Mapped[str | None] = mapped_column(Text)
     # The create form's one-time key: a repeated submission finds the first result.
     submission_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -94,6 +168,12 @@ class VisitRecord(db.Model):
     def edited_by_manager(self, manager) -> None:
         self.updated_by, self.updated_by_name = manager.id, manager.name
         self.edited_at = utcnow()
+
+    def note_error(self, kind: ErrorKind, code: int | None, message: str | None) -> None:
+        self.error_kind, self.error_code, self.error_message = kind, code, message
+
+    def clear_error(self) -> None:
+        self.error_kind = self.error_code = self.error_message = None
 
     def remember(self, visit) -> None:
         """Take Leat's answer as the latest truth about this visit."""

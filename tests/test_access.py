@@ -158,11 +158,11 @@ def test_the_cli_wants_shops_or_all_shops(app):
 
 @pytest.fixture
 def utrecht_visit(app):
-    """A visit recorded at Utrecht by a manager of that shop."""
+    """A visit recorded at Utrecht by a manager of that shop: its record's id."""
     utrecht = signed_in(app, seed.SHOP_UTRECHT, name="Ursula", manager_id="ursula@example.com")
     assert create(utrecht, seed.SHOP_UTRECHT, source="Utrecht till").status_code == 200
     with app.app_context():
-        return db.session.scalar(db.select(VisitRecord.leat_uuid))
+        return db.session.scalar(db.select(VisitRecord.id))
 
 
 def test_the_shop_select_offers_only_the_managers_shops(app):
@@ -196,7 +196,7 @@ def test_the_list_never_shows_another_shops_visit(app, utrecht_visit):
     page = amsterdam.get("/visits").text
     assert "Amsterdam till" in page
     assert "Utrecht till" not in page
-    assert utrecht_visit not in page
+    assert f'id="visit-{utrecht_visit}"' not in page
     everything = signed_in(app).get("/visits").text
     assert "Utrecht till" in everything
     assert "Amsterdam till" in everything

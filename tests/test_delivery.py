@@ -14,9 +14,9 @@ import socket
 import pytest
 
 from portal.database import db
-from portal.leat import LeatClient
+from portal.leat import ErrorKind, LeatClient
 from portal.leat_sandbox import MAINTENANCE_PAGE, Fault, seed
-from portal.models import ATTENTION, CONFIRMED, PENDING, VisitRecord
+from portal.models import Delivery, VisitRecord
 from portal.visits import delivery
 
 HTMX = {"HX-Request": "true"}
@@ -32,19 +32,19 @@ def closed_port() -> int:
 
 # name: (fault, what the manager reads, the outcome: "pending" or an HTTP status)
 FAULTS = {
-    "connection-refused": (None, "could not be reached", "pending"),
-    "read-timeout": (Fault(commit=True, stall=STALL), "could not be reached", "pending"),
-    "dropped-after-commit": (Fault(commit=True, drop=True), "could not be reached", "pending"),
-    "500": (Fault(status=500, body='{"message": "Server Error."}'), "error 500", "pending"),
+    "connection-refused": (None, "having trouble", "pending"),
+    "read-timeout": (Fault(commit=True, stall=STALL), "having trouble", "pending"),
+    "dropped-after-commit": (Fault(commit=True, drop=True), "having trouble", "pending"),
+    "500": (Fault(status=500, body='{"message": "Server Error."}'), "having trouble", "pending"),
     "502": (
         Fault(status=502, body="<html>Bad gateway</html>", content_type="text/html"),
-        "error 502",
+        "having trouble",
         "pending",
     ),
     "503-maintenance-page": (MAINTENANCE_PAGE, "down for maintenance", "pending"),
     "504": (
         Fault(status=504, body="Gateway timeout", content_type="text/plain"),
-        "error 504",
+        "having trouble",
         "pending",
     ),
     "429-retry-after": (
@@ -65,7 +65,7 @@ FAULTS = {
     "404": (
         Fault(status=404, body='{"status_code": 404, "message": "Not found."}'),
         "does not know",
-        404,
+        422,
     ),
     "422": (
         Fault(
@@ -148,12 +148,12 @@ def test_create_when_leat_fails(portal, client, sandbox, sandbox_leat, name):
         for shown in ("1 May 2026, 10:00", "1 May 2026, 11:00", "Till 3", f"till-{name}"):
             assert shown in page  # every value kept, in the pending row
         (record,) = records(portal)
-        assert record.status == PENDING
-        assert record.pending["fields"]["source"] == "Till 3"
+        assert record.status == Delivery.PENDING
+        assert record.pending.fields["source"] == "Till 3"
         mend_leat(portal, sandbox, original)
         drain(portal)
         (record,) = records(portal)
-        assert record.status == CONFIRMED
+        assert record.status == Delivery.CONFIRMED
         matches = [
             v for v in sandbox_leat.list_visits(limit=500).visits if v.external_id == f"till-{name}"
         ]
@@ -182,10 +182,10 @@ def test_edit_when_leat_fails(portal, client, sandbox, sandbox_leat, name):
     }
     assert client.post("/visits", data=data, headers=HTMX).status_code == 200
     (record,) = records(portal)
-    uuid = record.leat_uuid
+    uuid, row_id = record.leat_uuid, record.id
     original = portal.extensions["leat"]
     break_leat(portal, sandbox, name, "PUT", f"/visits/{uuid}")
-    prefix = f"visit-{uuid}-"
+    prefix = f"visit-{row_id}-"
     edit = {
         prefix + "csrf_token": token,
         prefix + "starts_at": "2026-05-01T10:00",
@@ -193,7 +193,7 @@ def test_edit_when_leat_fails(portal, client, sandbox, sandbox_leat, name):
         prefix + "source": "Till 7",
         prefix + "external_id": record.external_id,
     }
-    response = client.put(f"/visits/{uuid}", data=edit, headers=HTMX)
+    response = client.put(f"/visits/{row_id}", data=edit, headers=HTMX)
     page = response.text
     assert message in page
     if outcome == "pending":
@@ -202,22 +202,22 @@ def test_edit_when_leat_fails(portal, client, sandbox, sandbox_leat, name):
         assert "Till 7" in page
         assert "1 May 2026, 12:30" in page
         (record,) = records(portal)
-        assert record.status == PENDING
-        assert record.pending["fields"]["source"] == "Till 7"
+        assert record.status == Delivery.PENDING
+        assert record.pending.fields["source"] == "Till 7"
         mend_leat(portal, sandbox, original)
         drain(portal)
         (record,) = records(portal)
-        assert record.status == CONFIRMED
+        assert record.status == Delivery.CONFIRMED
         visit = sandbox_leat.get_visit(uuid)
         assert visit.source == "Till 7"
         assert record.snapshot["source"] == "Till 7"
     else:
         assert response.status_code == outcome
-        assert page.lstrip().startswith(f'<tr id="visit-{uuid}"')
+        assert page.lstrip().startswith(f'<tr id="visit-{row_id}"')
         assert 'value="Till 7"' in page
         assert 'value="2026-05-01T12:30"' in page
         (record,) = records(portal)
-        assert (record.status, record.snapshot["source"]) == (CONFIRMED, "Till")
+        assert (record.status, record.snapshot["source"]) == (Delivery.CONFIRMED, "Till")
         mend_leat(portal, sandbox, original)
         assert sandbox_leat.get_visit(uuid).source == "Till"
 
@@ -230,15 +230,15 @@ def test_a_get_or_put_is_retried_a_post_never(portal, client, sandbox, sandbox_l
     assert sandbox.faults.faults_served == 1
     assert sandbox_leat.list_visits().total == 0  # not re-sent by the adapter
     (record,) = records(portal)
-    assert record.status == PENDING
+    assert record.status == Delivery.PENDING
 
     drain(portal)
     (record,) = records(portal)
     sandbox.faults.inject(MAINTENANCE_PAGE, method="PUT", times=1)
-    prefix = f"visit-{record.leat_uuid}-"
+    prefix = f"visit-{record.id}-"
     edit = {prefix + "csrf_token": token, prefix + "starts_at": "", prefix + "source": "Retried"}
     edit[prefix + "starts_at"] = record.snapshot["starts_at"][:16]
-    response = client.put(f"/visits/{record.leat_uuid}", data=edit, headers=HTMX)
+    response = client.put(f"/visits/{record.id}", data=edit, headers=HTMX)
     assert response.status_code == 200
     assert sandbox.faults.faults_served == 2
     assert sandbox_leat.get_visit(record.leat_uuid).source == "Retried"
@@ -260,8 +260,8 @@ def test_a_refusal_on_a_later_attempt_needs_attention_and_keeps_everything(
     assert "Pending" in response.text
     drain(portal)  # Leat is back, and says it has no such contact
     (record,) = records(portal)
-    assert record.status == ATTENTION
-    assert "does not know" in record.last_error
+    assert record.status == Delivery.ATTENTION
+    assert record.error_kind is ErrorKind.CONTACT_NOT_FOUND
     page = client.get("/visits").text
     assert "Needs attention" in page
     assert "Kept" in page
@@ -276,9 +276,7 @@ def test_retry_now_delivers_a_pending_row(portal, client, sandbox, sandbox_leat)
     (record,) = records(portal)
     page = client.get("/visits").text
     assert "1 visit waits for Leat" in page
-    response = client.post(
-        f"/visits/pending-{record.id}/retry", data={"csrf_token": token}, headers=HTMX
-    )
+    response = client.post(f"/visits/{record.id}/retry", data={"csrf_token": token}, headers=HTMX)
     assert response.status_code == 200
     assert "Pending" not in response.text.split("<hx-partial")[0]
     assert "now in Leat" in response.text
@@ -297,7 +295,7 @@ def test_a_refused_token_shows_a_banner_and_items_wait(portal, client, sandbox):
     client.post("/visits", data=data, headers=HTMX)
     drain(portal)
     (record,) = records(portal)
-    assert record.status == PENDING
+    assert record.status == Delivery.PENDING
     page = client.get("/visits").text
     assert "The portal's Leat token is invalid or expired — ask your administrator" in page
 
@@ -324,7 +322,7 @@ def test_correcting_a_pending_create_sends_the_latest_values_once(
     }
     client.post("/visits", data=data, headers=HTMX)
     (record,) = records(portal)
-    key = f"pending-{record.id}"
+    key = record.id
     editor = client.get(f"/visits/{key}/edit", headers=HTMX)
     assert editor.status_code == 200
     assert 'value="First"' in editor.text
@@ -341,7 +339,7 @@ def test_correcting_a_pending_create_sends_the_latest_values_once(
     visits = sandbox_leat.list_visits().visits
     assert [v.source for v in visits] == ["Corrected"]
     (record,) = records(portal)
-    assert (record.status, record.leat_uuid) == (CONFIRMED, visits[0].uuid)
+    assert (record.status, record.leat_uuid) == (Delivery.CONFIRMED, visits[0].uuid)
 
 
 def test_an_edit_refused_on_a_later_attempt_can_be_corrected(portal, client, sandbox, sandbox_leat):
@@ -355,7 +353,7 @@ def test_an_edit_refused_on_a_later_attempt_can_be_corrected(portal, client, san
     }
     client.post("/visits", data=data, headers=HTMX)
     (record,) = records(portal)
-    uuid, prefix = record.leat_uuid, f"visit-{record.leat_uuid}-"
+    uuid, prefix = record.leat_uuid, f"visit-{record.id}-"
     sandbox.faults.inject(MAINTENANCE_PAGE, method="PUT", times=3)
     edit = {
         prefix + "csrf_token": token,
@@ -363,18 +361,18 @@ def test_an_edit_refused_on_a_later_attempt_can_be_corrected(portal, client, san
         prefix + "source": "Too late",
         prefix + "external_id": record.external_id,
     }
-    assert "Pending" in client.put(f"/visits/{uuid}", data=edit, headers=HTMX).text
+    assert "Pending" in client.put(f"/visits/{record.id}", data=edit, headers=HTMX).text
     refusal = FAULTS["422"][0]
     sandbox.faults.inject(refusal, method="PUT", times=1)
     drain(portal)
     (record,) = records(portal)
-    assert record.status == ATTENTION
-    assert record.pending["fields"]["source"] == "Too late"  # nothing dropped
+    assert record.status == Delivery.ATTENTION
+    assert record.pending.fields["source"] == "Too late"  # nothing dropped
     page = client.get("/visits").text
     assert "Needs attention" in page
     assert "The source is not allowed." in page
     edit[prefix + "source"] = "Accepted"
-    response = client.put(f"/visits/{uuid}", data=edit, headers=HTMX)
+    response = client.put(f"/visits/{record.id}", data=edit, headers=HTMX)
     assert response.status_code == 200
     assert "Needs attention" not in response.text
     assert sandbox_leat.get_visit(uuid).source == "Accepted"

@@ -13,8 +13,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from portal.leat import (
-    CONTACT_NOT_FOUND,
-    SHOP_NOT_FOUND,
+    ErrorKind,
     LeatAuthError,
     LeatClient,
     LeatNotFound,
@@ -49,7 +48,7 @@ def test_show_shop_and_an_unknown_shop(leat):
     assert leat.get_shop(seed.SHOP_WEBSHOP).type == "web"
     with pytest.raises(LeatNotFound) as caught:
         leat.get_shop(str(uuid.uuid4()))
-    assert caught.value.code == SHOP_NOT_FOUND
+    assert caught.value.kind is ErrorKind.SHOP_NOT_FOUND
 
 
 def test_find_contact_by_email(leat):
@@ -61,7 +60,7 @@ def test_find_contact_by_email(leat):
 def test_finding_an_unknown_contact_is_not_found(leat):
     with pytest.raises(LeatNotFound) as caught:
         leat.find_contact_by_email("nobody@example.com")
-    assert caught.value.code == CONTACT_NOT_FOUND
+    assert caught.value.kind is ErrorKind.CONTACT_NOT_FOUND
     with pytest.raises(LeatNotFound):
         leat.get_contact(str(uuid.uuid4()))
 
@@ -121,13 +120,13 @@ def test_create_with_invalid_uuids_names_each_field(leat):
 def test_create_for_an_unknown_contact(leat):
     with pytest.raises(LeatNotFound) as caught:
         new_visit(leat, contact_uuid=str(uuid.uuid4()))
-    assert caught.value.code == CONTACT_NOT_FOUND
+    assert caught.value.kind is ErrorKind.CONTACT_NOT_FOUND
 
 
 def test_create_for_an_unknown_shop(leat):
     with pytest.raises(LeatNotFound) as caught:
         new_visit(leat, shop_uuid=str(uuid.uuid4()))
-    assert caught.value.code == SHOP_NOT_FOUND
+    assert caught.value.kind is ErrorKind.SHOP_NOT_FOUND
 
 
 def test_create_ending_before_it_starts(leat):

@@ -9,7 +9,7 @@ from conftest import launch_path
 
 from portal.database import db
 from portal.leat_sandbox import MAINTENANCE_PAGE, seed
-from portal.models import PENDING, VisitRecord
+from portal.models import Delivery, VisitRecord
 from portal.visits.row_cache import EXTENSION, RowCache
 
 HTMX = {"HX-Request": "true"}
@@ -55,7 +55,7 @@ def test_a_row_waiting_for_leat_carries_each_sessions_own_token(app, client, san
     sandbox.faults.inject(MAINTENANCE_PAGE, method="POST", path="/visits", times=1)
     create(client)
     with app.app_context():
-        assert db.session.scalars(db.select(VisitRecord)).one().status == PENDING
+        assert db.session.scalars(db.select(VisitRecord)).one().status == Delivery.PENDING
     other = app.test_client()
     assert other.get(launch_path(manager_id="ben@example.com", name="Ben")).status_code == 303
     for browser in (client, other, client):

@@ -226,7 +226,7 @@ def recorded(client, app):
 
 
 def edit_fields(record, **overrides) -> dict:
-    prefix = f"visit-{record.leat_uuid}-"
+    prefix = f"visit-{record.id}-"
     fields = {
         "starts_at": "2026-05-01T10:00",
         "ends_at": "2026-05-01T11:30",
@@ -238,21 +238,21 @@ def edit_fields(record, **overrides) -> dict:
 
 
 def save(client, record, htmx=True, **overrides):
-    data = {f"visit-{record.leat_uuid}-csrf_token": csrf_token(client)}
+    data = {f"visit-{record.id}-csrf_token": csrf_token(client)}
     data.update(edit_fields(record, **overrides))
-    url = f"/visits/{record.leat_uuid}"
+    url = f"/visits/{record.id}"
     if htmx:
         return client.put(url, data=data, headers=HTMX)
     return client.post(url, data=data)
 
 
 def test_edit_turns_the_row_into_an_editor(client, recorded):
-    response = client.get(f"/visits/{recorded.leat_uuid}/edit", headers=HTMX)
+    response = client.get(f"/visits/{recorded.id}/edit", headers=HTMX)
     assert response.status_code == 200
     page = response.text
     assert "<html" not in page
-    assert page.lstrip().startswith(f'<tr id="visit-{recorded.leat_uuid}"')
-    prefix = f"visit-{recorded.leat_uuid}-"
+    assert page.lstrip().startswith(f'<tr id="visit-{recorded.id}"')
+    prefix = f"visit-{recorded.id}-"
     starts = f'id="{prefix}starts_at" name="{prefix}starts_at" type="datetime-local"'
     assert f'{starts} value="2026-05-01T10:00"' in page
     assert 'value="Till"' in page
@@ -278,7 +278,7 @@ def test_save_sends_only_what_changed_and_rerenders_the_row(
     page = response.text
     assert "<html" not in page
     assert page.lstrip().startswith(
-        f'<tr id="visit-{recorded.leat_uuid}" class="visit-row state-confirmed">'
+        f'<tr id="visit-{recorded.id}" class="visit-row state-confirmed">'
     )
     assert "Till 4" in page
     assert "1 May 2026, 12:00" in page
@@ -297,7 +297,7 @@ def test_save_without_changes_does_not_call_leat(client, app, recorded, monkeypa
 def test_a_cleared_field_is_refused_with_a_way_out(client, recorded, sandbox_leat):
     response = save(client, recorded, source="")
     assert response.status_code == 422
-    prefix = f"visit-{recorded.leat_uuid}-"
+    prefix = f"visit-{recorded.id}-"
     assert "cannot clear" in error_under(response.text, prefix + "source")
     assert sandbox_leat.get_visit(recorded.leat_uuid).source == "Till"
 
@@ -308,7 +308,7 @@ def test_a_leat_422_on_save_lands_under_the_field_with_values_kept(client, recor
     )
     response = save(client, recorded, external_id="till-2", source="Till 8")
     assert response.status_code == 422
-    prefix = f"visit-{recorded.leat_uuid}-"
+    prefix = f"visit-{recorded.id}-"
     assert "already been taken" in error_under(response.text, prefix + "external_id")
     assert 'value="Till 8"' in response.text
 
@@ -316,27 +316,27 @@ def test_a_leat_422_on_save_lands_under_the_field_with_values_kept(client, recor
 def test_an_editor_form_error_stays_in_the_row(client, recorded):
     response = save(client, recorded, ends_at="2026-05-01T09:00")
     assert response.status_code == 422
-    assert response.text.lstrip().startswith(f'<tr id="visit-{recorded.leat_uuid}"')
-    assert "after the start" in error_under(response.text, f"visit-{recorded.leat_uuid}-ends_at")
+    assert response.text.lstrip().startswith(f'<tr id="visit-{recorded.id}"')
+    assert "after the start" in error_under(response.text, f"visit-{recorded.id}-ends_at")
 
 
 def test_cancel_restores_the_row_without_calling_leat(client, app, recorded, monkeypatch):
     client.get("/visits")  # shops are cached now
     leat = app.extensions["leat"]
     monkeypatch.setattr(leat, "_call", lambda *a, **k: pytest.fail("Leat was called"))
-    response = client.get(f"/visits/{recorded.leat_uuid}", headers=HTMX)
+    response = client.get(f"/visits/{recorded.id}", headers=HTMX)
     assert response.status_code == 200
     assert response.text.lstrip().startswith(
-        f'<tr id="visit-{recorded.leat_uuid}" class="visit-row state-confirmed">'
+        f'<tr id="visit-{recorded.id}" class="visit-row state-confirmed">'
     )
     assert "autofocus" in response.text
 
 
 def test_edit_and_save_without_javascript(client, recorded, sandbox_leat):
-    page = client.get(f"/visits/{recorded.leat_uuid}/edit")
+    page = client.get(f"/visits/{recorded.id}/edit")
     assert page.status_code == 200
     assert page.text.startswith("<!doctype html>")
-    assert f'action="/visits/{recorded.leat_uuid}"' in page.text
+    assert f'action="/visits/{recorded.id}"' in page.text
     response = save(client, recorded, htmx=False, source="Counter")
     assert response.status_code == 303
     assert "Visit of anna.devries@example.com saved." in client.get("/visits").text
@@ -347,11 +347,11 @@ def test_a_failed_save_without_javascript_shows_the_page_with_the_editor(client,
     response = save(client, recorded, htmx=False, ends_at="2026-05-01T09:00")
     assert response.status_code == 422
     assert response.text.startswith("<!doctype html>")
-    assert "after the start" in error_under(response.text, f"visit-{recorded.leat_uuid}-ends_at")
+    assert "after the start" in error_under(response.text, f"visit-{recorded.id}-ends_at")
 
 
 def test_cancel_without_javascript_returns_to_the_page(client, recorded):
-    response = client.get(f"/visits/{recorded.leat_uuid}")
+    response = client.get(f"/visits/{recorded.id}")
     assert response.status_code == 303
 
 
@@ -385,7 +385,7 @@ def test_an_htmx_request_without_the_token_is_shown_in_the_announcer(client):
 def test_the_csrf_header_alone_is_enough_for_htmx(client, recorded):
     headers = {**HTMX, "X-CSRFToken": csrf_token(client)}
     data = edit_fields(recorded, source="Header")
-    response = client.put(f"/visits/{recorded.leat_uuid}", data=data, headers=headers)
+    response = client.put(f"/visits/{recorded.id}", data=data, headers=headers)
     assert response.status_code == 200
 
 
@@ -438,7 +438,7 @@ def test_the_page_reads_the_newest_visits_by_index_not_by_sorting_them_all(app):
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         pytest.skip("SQLite's query plan is the one checked here")
     from portal.auth.manager import Manager
-    from portal.visits.service import newest_first
+    from portal.visits.queries import newest_first
 
     with app.app_context():
         for manager in (

@@ -14,7 +14,7 @@ from conftest import LAUNCH_SECRET
 
 from portal.database import db
 from portal.leat_sandbox import MAINTENANCE_PAGE, seed
-from portal.models import CONFIRMED, VisitRecord
+from portal.models import Delivery, VisitRecord
 
 ROOT = Path(__file__).resolve().parents[1]
 HTMX = {"HX-Request": "true"}
@@ -72,7 +72,7 @@ def test_the_worker_delivers_what_waits_and_stops_on_sigterm(client, app, sandbo
     assert worker.returncode == 0, output
     assert "stopped after 1 deliveries" in output
     with app.app_context():
-        assert db.session.scalar(db.select(VisitRecord.status)) == CONFIRMED
+        assert db.session.scalar(db.select(VisitRecord.status)) == Delivery.CONFIRMED
 
 
 def test_a_claim_left_by_a_killed_worker_runs_out(client, app, sandbox, sandbox_leat):

@@ -1,10 +1,8 @@
 """Leat (formerly Piggy) REST API v3, as the portal uses it."""
 
-from .client import UNSET, LeatClient
+from .client import EDITABLE_VISIT_FIELDS, UNSET, LeatClient
 from .errors import (
-    CONTACT_NOT_FOUND,
-    INVALID_INPUT,
-    SHOP_NOT_FOUND,
+    ErrorKind,
     LeatAuthError,
     LeatError,
     LeatMaintenance,
@@ -18,11 +16,10 @@ from .errors import (
 from .models import Contact, Shop, Visit, VisitPage
 
 __all__ = [
-    "CONTACT_NOT_FOUND",
-    "INVALID_INPUT",
-    "SHOP_NOT_FOUND",
+    "EDITABLE_VISIT_FIELDS",
     "UNSET",
     "Contact",
+    "ErrorKind",
     "LeatAuthError",
     "LeatClient",
     "LeatError",

@@ -8,7 +8,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -73,6 +73,8 @@ def worst_case_call_seconds(connect_timeout: float, read_timeout: float) -> floa
 
 
 MAX_VISITS_PER_PAGE: Final = 500
+# What an update may change: a visit's shop and contact are fixed once it exists.
+EDITABLE_VISIT_FIELDS: Final = ("starts_at", "ends_at", "source", "external_id")
 
 
 class _Unset:
@@ -212,6 +214,26 @@ class LeatClient:
             params["contact_uuid"] = contact_uuid
         return VisitPage.from_json(self._call("GET", VISITS, params=params))
 
+    def contact_visits(self, contact_uuid: str) -> Iterator[Visit]:
+        """Every visit of a contact, page after page (as many per page as Leat allows)."""
+        page = 1
+        while True:
+            listed = self.list_visits(
+                contact_uuid=contact_uuid, page=page, limit=MAX_VISITS_PER_PAGE
+            )
+            yield from listed.visits
+            if not listed.has_next or not listed.visits:
+                return
+            page += 1
+
+    def find_visit_by_external_id(self, contact_uuid: str, external_id: str) -> Visit | None:
+        """The contact's visit carrying ``external_id``, or None. Leat's list cannot
+        be filtered by it, so every page of the contact's visits is read."""
+        for visit in self.contact_visits(contact_uuid):
+            if visit.external_id == external_id:
+                return visit
+        return None
+
     # -- transport ---------------------------------------------------------------
 
     def _call(
@@ -319,24 +341,38 @@ def _never_connected(exc: requests.RequestException) -> bool:
 
 
 def _status_error(response: requests.Response) -> errors.LeatError:
+    """The typed failure for an error answer: by Leat's ``code`` first, as its docs
+    say every error comes as HTTP 400 with one, and by the status when there is none
+    (framework answers such as 401, 429 and 503 carry no code)."""
     status = response.status_code
     code, message, field_errors = _error_body(response)
     details = {"status": status, "code": code, "leat_message": message}
     text = message or f"Leat answered {status}"
+    kind = errors.KIND_OF_CODE.get(code) if code is not None else None
+    if kind is errors.ErrorKind.INVALID_INPUT or (kind is None and status == 422):
+        return errors.LeatValidationError(text, field_errors=field_errors, **details)
+    if kind in (
+        errors.ErrorKind.CONTACT_NOT_FOUND,
+        errors.ErrorKind.SHOP_NOT_FOUND,
+        errors.ErrorKind.VISIT_GONE,
+    ):
+        return errors.LeatNotFound(text, kind=kind, **details)
+    if kind in (errors.ErrorKind.ACCOUNT_INACTIVE, errors.ErrorKind.NO_ACCESS):
+        return errors.LeatAuthError(text, kind=kind, **details)
+    if kind is not None:
+        return errors.LeatRequestError(text, kind=kind, **details)
     if status in (401, 403):
         return errors.LeatAuthError(text, **details)
     if status == 503:
         # Maintenance pages are often HTML; only the status tells.
         return errors.LeatMaintenance(text, may_have_happened=False, **details)
-    if status == 404 or code in (errors.SHOP_NOT_FOUND, errors.CONTACT_NOT_FOUND):
-        return errors.LeatNotFound(text, **details)
-    if status == 422 or code == errors.INVALID_INPUT:
-        return errors.LeatValidationError(text, field_errors=field_errors, **details)
     if status == 429:
         retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
         return errors.LeatRateLimited(text, retry_after=retry_after, **details)
     if status >= 500:
         return errors.LeatUnavailable(text, may_have_happened=True, **details)
+    if status == 404:
+        return errors.LeatNotFound(text, **details)
     return errors.LeatRequestError(text, **details)
 
 

@@ -5,65 +5,37 @@ sender, and then sent. When Leat's answer is lost or Leat is away (timeout, 5xx,
 maintenance, 429, 401), the record stays **pending** and the worker or a manager's
 **Retry now** delivers it later. A create is never sent again blindly: an attempt
 after the first looks for its external_id among the contact's visits first, so one
-submission never becomes two visits in Leat. A refusal by Leat (422, unknown
-contact or shop) turns the record into **attention**, with Leat's message.
+submission never becomes two visits in Leat. A refusal by Leat (invalid input,
+unknown contact or shop) undoes a manager's first attempt, so the form can say what
+to correct, and turns a later attempt into **attention**.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+from collections import defaultdict
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import or_, select, update
 
 from ..database import db
-from ..leat import (
-    LeatAuthError,
-    LeatError,
-    LeatMalformedResponse,
-    LeatRateLimited,
-    LeatUnavailable,
-    LeatValidationError,
-    Visit,
-)
+from ..leat import ErrorKind, LeatError, LeatRateLimited, LeatValidationError, Visit
 from ..leat.binding import leat
-from ..leat.client import MAX_VISITS_PER_PAGE
-from ..leat_messages import manager_message
-from ..models import ATTENTION, CONFIRMED, PENDING, VisitRecord, utcnow
+from ..models import ChangeKind, Delivery, VisitRecord, utcnow
+from .outcome import Outcome, Reason, Result
 
 log = logging.getLogger(__name__)
 
 # Longer than the slowest delivery (a contact look-up, every page of the contact's
 # visits, the create itself), so a live sender never loses its claim.
 CLAIM_SECONDS = 180
-TIME_FIELDS = ("starts_at", "ends_at")
 
-# Failures after which Leat may still take the visit later: the record waits.
-RETRYABLE = (LeatAuthError, LeatRateLimited, LeatUnavailable, LeatMalformedResponse)
-
-
-class Refused(Exception):
-    """Leat refused a first attempt outright: nothing was kept, the form says why."""
-
-    def __init__(self, error: LeatError) -> None:
-        super().__init__(str(error))
-        self.error = error
-
-
-# -- fields in JSON ----------------------------------------------------------------------
-
-
-def to_json(fields: dict[str, Any]) -> dict[str, Any]:
-    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in fields.items()}
-
-
-def from_json(fields: dict[str, Any]) -> dict[str, Any]:
-    return {
-        k: datetime.fromisoformat(v) if k in TIME_FIELDS and isinstance(v, str) else v
-        for k, v in fields.items()
-    }
+# The Leat client's argument names, as refusals name them, onto the forms' fields
+# (the names not listed are the same in both).
+FORM_FIELDS = {"contact_uuid": "contact", "email": "contact", "shop_uuid": "shop"}
+# Refusals that are about one field although Leat names none.
+FIELD_OF_KIND = {ErrorKind.CONTACT_NOT_FOUND: "contact", ErrorKind.SHOP_NOT_FOUND: "shop"}
 
 
 # -- claims ------------------------------------------------------------------------------
@@ -73,16 +45,13 @@ def _claimable(now: datetime):
     return or_(VisitRecord.claimed_until.is_(None), VisitRecord.claimed_until < now)
 
 
-def claim(record_id: int) -> VisitRecord | None:
-    """Claim one pending record for this sender, or None if another holds it.
-
-    One UPDATE that re-checks the claim: with several workers and web instances on
-    one database, exactly one of them gets the record.
-    """
+def _claim_where(*conditions) -> VisitRecord | None:
+    """One UPDATE that re-checks the claim: with several workers and web instances
+    on one database, exactly one of them gets the record."""
     now = utcnow()
     statement = (
         update(VisitRecord)
-        .where(VisitRecord.id == record_id, VisitRecord.status == PENDING, _claimable(now))
+        .where(*conditions, VisitRecord.status == Delivery.PENDING, _claimable(now))
         .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
         .returning(VisitRecord.id)
         .execution_options(synchronize_session=False)
@@ -90,6 +59,11 @@ def claim(record_id: int) -> VisitRecord | None:
     claimed = db.session.execute(statement).scalar()
     db.session.commit()
     return db.session.get(VisitRecord, claimed, populate_existing=True) if claimed else None
+
+
+def claim(record_id: int) -> VisitRecord | None:
+    """Claim one pending record for this sender, or None if another holds it."""
+    return _claim_where(VisitRecord.id == record_id)
 
 
 def claim_next_due() -> VisitRecord | None:
@@ -98,7 +72,7 @@ def claim_next_due() -> VisitRecord | None:
     due = (
         select(VisitRecord.id)
         .where(
-            VisitRecord.status == PENDING,
+            VisitRecord.status == Delivery.PENDING,
             or_(VisitRecord.next_attempt_at.is_(None), VisitRecord.next_attempt_at <= now),
             _claimable(now),
         )
@@ -106,55 +80,59 @@ def claim_next_due() -> VisitRecord | None:
         .limit(1)
         .scalar_subquery()
     )
-    statement = (
-        update(VisitRecord)
-        .where(VisitRecord.id == due, VisitRecord.status == PENDING, _claimable(now))
-        .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
-        .returning(VisitRecord.id)
-        .execution_options(synchronize_session=False)
-    )
-    claimed = db.session.execute(statement).scalar()
-    db.session.commit()
-    return db.session.get(VisitRecord, claimed, populate_existing=True) if claimed else None
+    return _claim_where(VisitRecord.id == due)
 
 
 # -- delivery ------------------------------------------------------------------------------
 
 
-def deliver(record: VisitRecord, *, first: bool = False) -> LeatError | None:
-    """Send what the claimed ``record`` holds for Leat; None when Leat confirmed it.
+def deliver(record: VisitRecord, *, first: bool = False) -> Outcome:
+    """Send what the claimed ``record`` holds for Leat.
 
-    On a first attempt (the manager's own request) Leat's outright refusal undoes the
-    record and raises ``Refused``, so the form can show it under the field; later
-    attempts turn a refusal into the attention state instead.
+    ``first`` is the manager's own request: Leat's outright refusal then undoes the
+    change, so the form shows it under its field; a later attempt's refusal turns
+    the record into the attention state instead.
     """
-    kind = record.pending["kind"]
     try:
-        visit = _create(record, first) if kind == "create" else _update(record)
-    except RETRYABLE as exc:
-        _wait(record, exc)
-        return exc
+        if record.pending.kind is ChangeKind.CREATE:
+            visit = _create(record, first)
+        else:
+            visit = _update(record)
     except LeatError as exc:
+        if exc.transient:
+            _wait(record, exc)
+            return Outcome(Result.PENDING, record, reason=Reason.of(exc))
+        reason, field_reasons = refusal(exc)
         if first:
-            _undo(record)
-            raise Refused(exc) from exc
-        record.status = ATTENTION
-        record.last_error = manager_message(exc)
-        record.last_error_kind = type(exc).__name__
+            return Outcome.refused(_undo(record), reason, field_reasons)
+        record.status = Delivery.ATTENTION
+        record.note_error(exc.kind, exc.code, exc.leat_message)
         record.claimed_until = None
         db.session.commit()
-        return exc
+        return Outcome.refused(record, Reason.of(exc), field_reasons)
     record.remember(visit)
-    record.status = CONFIRMED
+    record.status = Delivery.CONFIRMED
     record.pending = None
-    record.last_error = record.last_error_kind = None
+    record.clear_error()
     record.claimed_until = record.next_attempt_at = None
     db.session.commit()
-    return None
+    return Outcome(Result.CONFIRMED, record)
+
+
+def refusal(exc: LeatError) -> tuple[Reason | None, dict[str, tuple[Reason, ...]]]:
+    """Leat's refusal as (a reason for the whole form, reasons by form field)."""
+    fields: dict[str, list[Reason]] = defaultdict(list)
+    for name, messages in exc.field_errors.items():
+        target = FORM_FIELDS.get(name, name)
+        fields[target].extend(Reason(exc.kind, exc.code, message) for message in messages)
+    if exc.kind in FIELD_OF_KIND:
+        fields[FIELD_OF_KIND[exc.kind]].append(Reason.of(exc))
+    reason = None if fields else Reason.of(exc)
+    return reason, {name: tuple(reasons) for name, reasons in fields.items()}
 
 
 def _create(record: VisitRecord, first: bool) -> Visit:
-    fields = from_json(record.pending["fields"])
+    fields = record.pending.fields
     if record.contact_uuid is None:
         contact = (
             leat().find_or_create_contact(record.contact_email)
@@ -165,7 +143,7 @@ def _create(record: VisitRecord, first: bool) -> Visit:
         db.session.commit()
     if not first:
         # An earlier attempt may have reached Leat even though its answer never came.
-        if record.attempts and (found := find_by_external_id(record)):
+        if record.attempts and (found := _earlier_attempt(record)):
             return found
         # Written down before sending: a sender that dies mid-send leaves a record that
         # the next one knows to look up first. (A first attempt was written with
@@ -184,30 +162,19 @@ def _create(record: VisitRecord, first: bool) -> Visit:
     except LeatValidationError as exc:
         # "Already taken" after an earlier attempt: most likely that attempt's visit.
         if record.attempts > 1 and "external_id" in exc.field_errors:
-            found = find_by_external_id(record)
+            found = _earlier_attempt(record)
             if found:
                 return found
         raise
 
 
+def _earlier_attempt(record: VisitRecord) -> Visit | None:
+    return leat().find_visit_by_external_id(record.contact_uuid, record.external_id)
+
+
 def _update(record: VisitRecord) -> Visit:
     record.attempts += 1  # a PUT is safe to repeat: nothing to write down before it
-    return leat().update_visit(record.leat_uuid, **from_json(record.pending["fields"]))
-
-
-def find_by_external_id(record: VisitRecord) -> Visit | None:
-    """The contact's visit carrying this record's external_id, looking at every page."""
-    page = 1
-    while True:
-        listed = leat().list_visits(
-            contact_uuid=record.contact_uuid, page=page, limit=MAX_VISITS_PER_PAGE
-        )
-        for visit in listed.visits:
-            if visit.external_id == record.external_id:
-                return visit
-        if not listed.has_next or not listed.visits:
-            return None
-        page += 1
+    return leat().update_visit(record.leat_uuid, **record.pending.fields)
 
 
 def _wait(record: VisitRecord, exc: LeatError) -> None:
@@ -215,24 +182,27 @@ def _wait(record: VisitRecord, exc: LeatError) -> None:
     delay = min(300.0, 5.0 * 2 ** max(0, record.attempts - 1)) * random.uniform(0.8, 1.2)  # noqa: S311
     if isinstance(exc, LeatRateLimited) and exc.retry_after:
         delay = max(delay, exc.retry_after)
-    record.status = PENDING
+    record.status = Delivery.PENDING
     record.next_attempt_at = utcnow() + timedelta(seconds=delay)
-    record.last_error = manager_message(exc)
-    record.last_error_kind = "auth" if isinstance(exc, LeatAuthError) else type(exc).__name__
+    record.note_error(exc.kind, exc.code, exc.leat_message)
     record.claimed_until = None
     db.session.commit()
-    log.info("delivery of record %s postponed: %s", record.id, type(exc).__name__)
+    log.info("delivery of record %s postponed: %s", record.id, exc.kind)
 
 
-def _undo(record: VisitRecord) -> None:
-    if record.pending["kind"] == "create":
+def _undo(record: VisitRecord) -> VisitRecord | None:
+    """Take back a first attempt Leat refused: a create is forgotten, an edit gives way
+    to the change it replaced. The record, or None when nothing is left of it."""
+    previous = record.pending.previous
+    if record.pending.kind is ChangeKind.CREATE:
         db.session.delete(record)
-    else:
-        previous = record.pending.get("previous")
-        record.pending = previous
-        record.status = PENDING if previous else CONFIRMED
-        record.claimed_until = None
+        db.session.commit()
+        return None
+    record.pending = previous
+    record.status = Delivery.PENDING if previous else Delivery.CONFIRMED
+    record.claimed_until = None
     db.session.commit()
+    return record
 
 
 def drain(limit: int | None = None, should_stop=lambda: False) -> int:

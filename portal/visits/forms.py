@@ -19,6 +19,8 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
+from ..leat import EDITABLE_VISIT_FIELDS
+from .service import NewVisit
 from .times import LocalTimeError, to_instant, to_wall
 
 # Leat's text fields are Laravel strings: at most 255 characters.
@@ -117,8 +119,20 @@ class CreateVisitForm(VisitFieldsForm):
         except ValueError as exc:
             raise ValidationError(str(exc)) from None
 
-
-EDITABLE = ("starts_at", "ends_at", "source", "external_id")
+    def new_visit(self) -> NewVisit:
+        """The validated form as the service takes it."""
+        by_email = self.contact_kind == "email"
+        return NewVisit(
+            shop_uuid=self.shop.data,
+            contact_uuid=None if by_email else self.contact.data,
+            contact_email=self.contact.data if by_email else None,
+            create_contact=bool(self.create_contact.data) and by_email,
+            starts_at=self.starts_at.data,
+            ends_at=self.ends_at.data,
+            source=self.source.data or DEFAULT_SOURCE,
+            external_id=self.external_id.data or None,
+            submission_key=self.submission_key.data or None,
+        )
 
 
 class EditVisitForm(VisitFieldsForm):
@@ -132,7 +146,7 @@ class EditVisitForm(VisitFieldsForm):
         valid = super().validate(extra_validators)
         # Leat keeps a value once set (clearing is unconfirmed, and the sandbox
         # refuses it), so a cleared field is stopped here, with a way out.
-        for name in EDITABLE:
+        for name in EDITABLE_VISIT_FIELDS:
             field = getattr(self, name)
             if getattr(self.visit, name) is not None and not field.data and not field.errors:
                 field.errors.append(
@@ -144,7 +158,7 @@ class EditVisitForm(VisitFieldsForm):
     def changes(self) -> dict:
         """Only what differs from the visit as Leat last answered it."""
         changed = {}
-        for name in EDITABLE:
+        for name in EDITABLE_VISIT_FIELDS:
             value = getattr(self, name).data
             if value not in (None, "") and value != getattr(self.visit, name):
                 changed[name] = value

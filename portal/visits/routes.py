@@ -1,7 +1,9 @@
-"""The visits page: create a visit, list them, edit one in place.
+"""The visits page: create a visit, list them, edit one in place, retry one.
 
-Every answer comes in two shapes from the same templates: a fragment for htmx, a
-whole page (or a 303 back to it) for a browser without JavaScript.
+Each view is form → service → ``render_outcome``. Every answer comes in two shapes
+from the same templates: a fragment for htmx, a whole page (or a 303 back to it) for
+a browser without JavaScript. Rows are addressed by the local record's id, which a
+visit keeps for life, before and after Leat confirms it.
 """
 
 from __future__ import annotations
@@ -10,25 +12,13 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 
 from ..auth import current_manager
 from ..htmx import is_partial
-from ..leat import CONTACT_NOT_FOUND, SHOP_NOT_FOUND, LeatError, LeatNotFound, LeatValidationError
-from ..leat_messages import manager_message, status_for
-from . import service
-from .delivery import Refused
-from .forms import DEFAULT_SOURCE, CreateVisitForm, EditVisitForm
-from .service import RepeatedSubmission
+from ..leat import LeatError
+from . import queries, service
+from .forms import CreateVisitForm, EditVisitForm
+from .outcome import Outcome, Reason, Result
+from .wording import field_text, outcome_message, reason_text
 
 bp = Blueprint("visits", __name__)
-
-# Leat's field names, as its validation errors name them, onto the forms' fields.
-LEAT_FIELDS = {
-    "contact_uuid": "contact",
-    "email": "contact",
-    "shop_uuid": "shop",
-    "starts_at": "starts_at",
-    "ends_at": "ends_at",
-    "source": "source",
-    "external_id": "external_id",
-}
 
 
 @bp.after_request
@@ -56,114 +46,43 @@ def create():
         abort(403)  # the intranet did not give this manager that shop
     if problem:
         form.form_errors.append(problem)
-        return create_failed(form, 502)
+        return form_answer("create", form, 503)
     if not form.validate_on_submit():
-        return create_failed(form, 422)
-    try:
-        record, failure = service.create_visit(
-            contact_kind=form.contact_kind,
-            contact=form.contact.data,
-            create_contact=form.create_contact.data,
-            shop_uuid=form.shop.data,
-            starts_at=form.starts_at.data,
-            ends_at=form.ends_at.data,
-            source=form.source.data or DEFAULT_SOURCE,
-            external_id=form.external_id.data or None,
-            manager=current_manager(),
-            submission_key=form.submission_key.data or None,
-        )
-    except Refused as refused:
-        return create_failed(form, explain(form, refused.error))
-    except RepeatedSubmission as repeat:
-        # A double click, a browser's retry, back-and-resubmit: the first result.
-        record, failure = repeat.record, None
-
-    row = service.row_for(record, shop_names())
-    message = outcome_message(
-        row, failure, f"Visit of {row.contact_label} at {row.shop_name} recorded."
-    )
-    if not is_partial():
-        flash(message)
-        return redirect(url_for("visits.index"), code=303)
-    fresh = blank_create_form(shop=form.shop.data)
-    return render_template(
-        "visits/_create_answer.html",
-        form=fresh,
-        row=row,
-        message=message,
-        queue=service.waiting(current_manager()),
-    )
+        return form_answer("create", form, 422)
+    outcome = service.create(form.new_visit(), current_manager())
+    return render_outcome("create", outcome, form)
 
 
-def outcome_message(row, failure, done: str) -> str:
-    if failure is None and row.state == "confirmed":
-        return done
-    reason = manager_message(failure) if failure is not None else "Leat has not confirmed it yet."
-    return (
-        f"The visit of {row.contact_label} is saved in the portal but not yet in Leat: "
-        f"{reason} The portal sends it again by itself; nothing needs to be typed again."
-    )
-
-
-@bp.get("/visits/<uuid>/edit")
-def edit(uuid):
-    row = _row_or_404(uuid)
-    form = _editor(row, formdata=None)
+@bp.get("/visits/<int:record_id>/edit")
+def edit(record_id: int):
+    row = row_or_404(record_id)
+    form = editor_form(row, formdata=None)
     if is_partial():
         return render_template("visits/_row_editor.html", row=row, form=form)
-    return render_page(blank_create_form(), editors={uuid: form})
+    return render_page(blank_create_form(), editors={row.id: form})
 
 
-@bp.route("/visits/<uuid>", methods=["PUT", "POST"])
-def save(uuid):
-    row = _row_or_404(uuid)
-    form = _editor(row)
+@bp.route("/visits/<int:record_id>", methods=["PUT", "POST"])
+def save(record_id: int):
+    row = row_or_404(record_id)
+    form = editor_form(row)
     if not form.validate_on_submit():
-        return save_failed(row, form, 422)
-    try:
-        record, failure = service.update_visit(row.record, form.changes(), current_manager())
-    except Refused as refused:
-        return save_failed(row, form, explain(form, refused.error))
-    row = service.row_for(record, shop_names())
-    if row.state == "attention":
-        form.form_errors.append(row.record.last_error)
-        return save_failed(row, form, 422)
-    message = outcome_message(row, failure, f"Visit of {row.contact_label} saved.")
-    if not is_partial():
-        flash(message)
-        return redirect(url_for("visits.index"), code=303)
-    return render_template(
-        "visits/_save_answer.html",
-        row=row,
-        message=message,
-        queue=service.waiting(current_manager()),
-    )
+        return form_answer("save", form, 422, row=row)
+    outcome = service.update(row.record, form.changes(), current_manager())
+    return render_outcome("save", outcome, form)
 
 
-@bp.post("/visits/<uuid>/retry")
-def retry(uuid):
+@bp.post("/visits/<int:record_id>/retry")
+def retry(record_id: int):
     """Retry now: deliver this pending (or corrected) record at once."""
-    row = _row_or_404(uuid)
-    record, failure = service.retry_now(row.record)
-    row = service.row_for(record, shop_names())
-    message = outcome_message(row, failure, f"Visit of {row.contact_label} is now in Leat.")
-    if row.state == "attention":
-        message = f"Leat did not accept the visit of {row.contact_label}: {row.record.last_error}"
-    if not is_partial():
-        flash(message)
-        return redirect(url_for("visits.index"), code=303)
-    return render_template(
-        "visits/_save_answer.html",
-        row=row,
-        message=message,
-        queue=service.waiting(current_manager()),
-    )
+    row = row_or_404(record_id)
+    return render_outcome("retry", service.retry(row.record))
 
 
-@bp.get("/visits/<uuid>")
-def show(uuid):
-    """Cancel: the row as it was, without asking Leat."""
-    row = _row_or_404(uuid)
+@bp.get("/visits/<int:record_id>")
+def show(record_id: int):
+    """Cancel: the row as it is now, without asking Leat."""
+    row = row_or_404(record_id)
     if not is_partial():
         return redirect(url_for("visits.index"), code=303)
     return render_template("visits/_row.html", row=row, focus_edit=True)
@@ -172,9 +91,56 @@ def show(uuid):
 # -- answers ---------------------------------------------------------------------------
 
 
+def render_outcome(action: str, outcome: Outcome, form=None):
+    """The one answer to a create, a save or a retry, in either shape."""
+    if outcome.result is Result.REFUSED and form is not None:
+        # The manager can correct it: the form again, with what they typed and why.
+        row = service.row_for(outcome.record, shop_names()) if outcome.record else None
+        place_reasons(form, outcome)
+        return form_answer(action, form, 422, row=row)
+    row = service.row_for(outcome.record, shop_names())
+    message, tone = outcome_message(action, outcome, row)
+    if not is_partial():
+        flash(message, tone.value)
+        return redirect(url_for("visits.index"), code=303)
+    answer = "visits/_create_answer.html" if action == "create" else "visits/_save_answer.html"
+    return render_template(
+        answer,
+        form=blank_create_form(shop=form.shop.data) if action == "create" else None,
+        row=row,
+        message=message,
+        tone=tone,
+        queue=queries.waiting(current_manager()),
+    )
+
+
+def place_reasons(form, outcome: Outcome) -> None:
+    """Each reason under its field when the form has that field, else on the form."""
+    by_email = getattr(form, "contact_kind", "email") == "email"
+    for name, reasons in outcome.field_reasons.items():
+        texts = [field_text(reason, by_email=by_email) for reason in reasons]
+        if name in form:
+            form[name].errors = [*form[name].errors, *texts]
+        else:
+            form.form_errors.extend(texts)
+    if outcome.reason is not None:
+        form.form_errors.append(reason_text(outcome.reason, by_email=by_email))
+
+
+def form_answer(action: str, form, status: int, row=None):
+    """A form with its errors: in place for htmx, in the whole page otherwise."""
+    if action == "create":
+        if is_partial():
+            return render_template("visits/_create_form.html", form=form), status
+        return render_page(form, status=status)
+    if is_partial():
+        return render_template("visits/_row_editor.html", row=row, form=form), status
+    return render_page(blank_create_form(), status=status, editors={row.id: form})
+
+
 def render_page(create_form, *, status=200, editors=None):
     manager = current_manager()
-    page = service.page_of_records(request.args.get("page", 1, type=int), manager)
+    page = queries.page_of_records(request.args.get("page", 1, type=int), manager)
     names = shop_names()
     rows = [service.row_for(record, names) for record in page.items]
     body = render_template(
@@ -183,49 +149,9 @@ def render_page(create_form, *, status=200, editors=None):
         rows=rows,
         page=page,
         editors=editors or {},
-        queue=service.waiting(manager),
+        queue=queries.waiting(manager),
     )
     return body, status
-
-
-def create_failed(form, status):
-    if is_partial():
-        return render_template("visits/_create_form.html", form=form), status
-    return render_page(form, status=status)
-
-
-def save_failed(row, form, status):
-    if is_partial():
-        return render_template("visits/_row_editor.html", row=row, form=form), status
-    return render_page(blank_create_form(), status=status, editors={row.uuid: form})
-
-
-def explain(form, exc: LeatError) -> int:
-    """Put Leat's refusal where the manager will look, under a field or on the form,
-    and give the answer's status: 422 when the manager can correct a field."""
-    if isinstance(exc, LeatNotFound) and exc.code in (CONTACT_NOT_FOUND, SHOP_NOT_FOUND):
-        if exc.code == CONTACT_NOT_FOUND and "contact" in form:
-            form.contact.errors.append(
-                "Leat has no contact with this e-mail address. "
-                "Tick “Create the contact if new” to add them."
-                if form.contact_kind == "email"
-                else "Leat has no contact with this UUID."
-            )
-            return 422
-        if exc.code == SHOP_NOT_FOUND and "shop" in form:
-            form.shop.errors.append("Leat does not know this shop (any more). Choose another.")
-            return 422
-    if isinstance(exc, LeatValidationError):
-        placed = False
-        for leat_name, messages in exc.field_errors.items():
-            name = LEAT_FIELDS.get(leat_name)
-            if name and name in form:
-                form[name].errors.extend(messages)
-                placed = True
-        if placed:
-            return 422
-    form.form_errors.append(manager_message(exc))
-    return status_for(exc)
 
 
 # -- helpers ---------------------------------------------------------------------------
@@ -238,7 +164,9 @@ def load_shops():
             g.shops, g.shops_problem = current_manager().visible(service.shops()), None
         except LeatError as exc:
             g.shops = []
-            g.shops_problem = "The list of shops could not be loaded. " + manager_message(exc)
+            g.shops_problem = "The list of shops could not be loaded. " + reason_text(
+                Reason.of(exc)
+            )
     return g.shops, g.shops_problem
 
 
@@ -254,13 +182,13 @@ def blank_create_form(**data):
     return form
 
 
-def _editor(row, **kwargs):
-    return EditVisitForm(obj=row.visit, visit=row.visit, prefix=f"visit-{row.uuid}", **kwargs)
+def editor_form(row, **kwargs):
+    return EditVisitForm(obj=row.visit, visit=row.visit, prefix=f"visit-{row.id}", **kwargs)
 
 
-def _row_or_404(uuid):
-    record = service.find_record(uuid)
-    # Another shop's visit is answered as if it did not exist: its uuid reveals nothing.
-    if record is None or not current_manager().may_use(record.shop_uuid):
+def row_or_404(record_id: int):
+    """The manager's record as a row; another shop's is answered as if it did not exist."""
+    record = queries.record_of(current_manager(), record_id)
+    if record is None:
         abort(404)
     return service.row_for(record, shop_names())

@@ -19,7 +19,7 @@ from typing import Final
 from flask import current_app, request
 from markupsafe import Markup
 
-from ..models import CONFIRMED
+from ..models import Delivery
 from .forms import portal_zone
 from .service import VisitRow
 
@@ -63,7 +63,7 @@ def row_html(row: VisitRow) -> Markup:
         template = current_app.jinja_env.get_template("visits/_row.html")
         return Markup(template.render(row=row))  # noqa: S704
 
-    if row.state != CONFIRMED:
+    if row.state is not Delivery.CONFIRMED:
         return render()
     record = row.record
     today = datetime.now(UTC).astimezone(portal_zone()).date()

@@ -2,6 +2,7 @@
 
 Leat is the truth about a visit; the local record adds what Leat cannot tell (the
 shop) and the last snapshot Leat returned, so the list needs no Leat call per row.
+Create, save and retry each answer one ``Outcome``.
 """
 
 from __future__ import annotations
@@ -10,23 +11,21 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import case, func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..auth import Manager
 from ..database import db
-from ..leat import Contact, LeatError, LeatValidationError, Shop, Visit
+from ..leat import EDITABLE_VISIT_FIELDS, Contact, Shop, Visit
 from ..leat.binding import leat
-from ..models import ATTENTION, PENDING, VisitRecord, utcnow
+from ..models import ChangeKind, Delivery, PendingChange, VisitRecord, utcnow
 from . import delivery
-from .forms import EDITABLE
+from .outcome import Note, Outcome, PortalReason, Reason
 
 SHOP_CACHE_SECONDS = 60
-PENDING_KEY = "pending-"
-VISITS_PER_PAGE = 50
 
 
 class ShopCache:
@@ -56,49 +55,50 @@ def shops() -> list[Shop]:
     return current_app.extensions["shop_cache"].get()
 
 
+@dataclass(frozen=True)
+class NewVisit:
+    """A visit as the create form gives it, checked and converted."""
+
+    shop_uuid: str
+    contact_uuid: str | None = None  # one of these two
+    contact_email: str | None = None
+    create_contact: bool = False
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    source: str | None = None
+    external_id: str | None = None
+    submission_key: str | None = None
+
+
 def new_external_id() -> str:
     # Every create carries an external_id: the key that tells, after a lost answer,
     # whether Leat made the visit.
     return f"portal-{uuid.uuid4()}"
 
 
-class RepeatedSubmission(Exception):
-    """The same create form came twice; ``record`` is what the first one made."""
-
-    def __init__(self, record: VisitRecord) -> None:
-        super().__init__(record.id)
-        self.record = record
-
-
-def create_visit(
-    *,
-    contact_kind: str,
-    contact: str,
-    create_contact: bool,
-    shop_uuid: str,
-    starts_at: datetime | None,
-    ends_at: datetime | None,
-    source: str | None,
-    external_id: str | None,
-    manager: Manager,
-    submission_key: str | None = None,
-) -> tuple[VisitRecord, LeatError | None]:
-    """Record the visit, then send it: (record, None) once Leat confirmed it, or
-    (record, the failure) when it waits as pending. Raises ``delivery.Refused`` when
-    Leat refused it outright (nothing is kept) and ``RepeatedSubmission``."""
-    fields = {"source": source, "starts_at": starts_at, "ends_at": ends_at}
+def create(new: NewVisit, manager: Manager) -> Outcome:
+    """Record the visit, then send it."""
+    first = _first_submission(new, manager)
+    if first is not None:
+        # A double click, a browser's retry, back-and-resubmit: the first result.
+        return Outcome.of_record(first, note=Note.REPEATED)
     record = VisitRecord(
-        shop_uuid=shop_uuid,
-        contact_uuid=contact if contact_kind == "uuid" else None,
-        contact_email=contact if contact_kind == "email" else None,
-        external_id=external_id or new_external_id(),
-        submission_key=submission_key,
-        status=PENDING,
+        shop_uuid=new.shop_uuid,
+        contact_uuid=new.contact_uuid,
+        contact_email=new.contact_email,
+        external_id=new.external_id or new_external_id(),
+        submission_key=new.submission_key,
+        status=Delivery.PENDING,
         attempts=1,  # this request sends it right after the commit
-        pending={
-            "kind": "create",
-            "fields": delivery.to_json({**fields, "create_contact": create_contact}),
-        },
+        pending=PendingChange(
+            ChangeKind.CREATE,
+            {
+                "source": new.source,
+                "starts_at": new.starts_at,
+                "ends_at": new.ends_at,
+                "create_contact": new.create_contact,
+            },
+        ),
         # Held by this request while it sends; the worker leaves it alone until then.
         claimed_until=utcnow() + timedelta(seconds=delivery.CLAIM_SECONDS),
     )
@@ -108,126 +108,89 @@ def create_visit(
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        first = _by_submission_key(submission_key)
-        if first is not None:
-            raise RepeatedSubmission(first) from None
+        first = _first_submission(new, manager)
+        if first is not None:  # the same form, sent twice at the same moment
+            return Outcome.of_record(first, note=Note.REPEATED)
         # The portal already knows this external_id: Leat would refuse it too.
-        taken = "This external ID is already used by another visit."
-        error = LeatValidationError(taken, field_errors={"external_id": [taken]})
-        raise delivery.Refused(error) from None
-    return record, delivery.deliver(record, first=True)
+        in_use = (Reason(PortalReason.EXTERNAL_ID_IN_USE),)
+        return Outcome.refused(field_reasons={"external_id": in_use})
+    return delivery.deliver(record, first=True)
 
 
-def update_visit(record: VisitRecord, changes: dict, manager: Manager):
+def _first_submission(new: NewVisit, manager: Manager) -> VisitRecord | None:
+    """What this manager's same form made before, if it came already."""
+    if new.submission_key is None:
+        return None
+    first = db.session.scalar(
+        select(VisitRecord).where(VisitRecord.submission_key == new.submission_key)
+    )
+    if first is None or first.created_by != manager.id or first.shop_uuid != new.shop_uuid:
+        return None
+    return first
+
+
+def update(record: VisitRecord, changes: dict, manager: Manager) -> Outcome:
     """Send Leat only what changed (merged with any earlier unsent change)."""
     if not changes:
-        return record, None
+        return Outcome.of_record(record, note=Note.NOTHING_CHANGED)
     if record.leat_uuid is None:
         # Not at Leat yet: the correction joins the create that is still to be sent.
-        pending = dict(record.pending)
-        pending["fields"] = {**pending["fields"], **delivery.to_json(changes)}
-        record.pending = pending
-        record.status = PENDING
-        record.next_attempt_at = None
-        db.session.commit()
-        claimed = delivery.claim(record.id)
-        if claimed is None:
-            return record, None  # another sender has it now and sends the new values
-        return claimed, delivery.deliver(claimed)
-    earlier = record.pending if record.pending and record.pending["kind"] == "update" else None
-    merged = {**(earlier["fields"] if earlier else {}), **delivery.to_json(changes)}
-    record.pending = {"kind": "update", "fields": merged, "previous": earlier}
-    record.status = PENDING
+        record.pending = record.pending.with_fields(changes)
+        first = False
+    else:
+        earlier = (
+            record.pending if record.pending and record.pending.kind is ChangeKind.UPDATE else None
+        )
+        record.pending = PendingChange(
+            ChangeKind.UPDATE, {**(earlier.fields if earlier else {}), **changes}, earlier
+        )
+        record.edited_by_manager(manager)
+        first = True
+    record.status = Delivery.PENDING
     record.next_attempt_at = None
-    record.edited_by_manager(manager)
     db.session.commit()
-    claimed = delivery.claim(record.id)
-    if claimed is None:
-        return record, None
-    return claimed, delivery.deliver(claimed, first=True)
+    return _send_now(record, first=first)
 
 
-def retry_now(record: VisitRecord):
+def retry(record: VisitRecord) -> Outcome:
     """A manager's Retry now: deliver this record at once, unless another sender has it."""
-    if record.status == ATTENTION:
-        record.status = PENDING
+    if record.status is Delivery.CONFIRMED:
+        return Outcome.of_record(record, note=Note.ALREADY_CONFIRMED)
+    if record.status is Delivery.ATTENTION:
+        record.status = Delivery.PENDING
         db.session.commit()
+    return _send_now(record)
+
+
+def _send_now(record: VisitRecord, *, first: bool = False) -> Outcome:
     claimed = delivery.claim(record.id)
     if claimed is None:
-        return record, None
-    return claimed, delivery.deliver(claimed)
-
-
-def _by_submission_key(key: str | None) -> VisitRecord | None:
-    if key is None:
-        return None
-    return db.session.scalar(select(VisitRecord).where(VisitRecord.submission_key == key))
-
-
-def find_record(key: str) -> VisitRecord | None:
-    """By Leat's uuid, or ``pending-<id>`` for a create Leat has not confirmed yet."""
-    if key.startswith(PENDING_KEY):
-        number = key.removeprefix(PENDING_KEY)
-        record = db.session.get(VisitRecord, int(number)) if number.isdigit() else None
-        return record if record is not None and record.leat_uuid is None else None
-    return db.session.scalar(select(VisitRecord).where(VisitRecord.leat_uuid == key))
-
-
-def row_key(record: VisitRecord) -> str:
-    return record.leat_uuid or f"{PENDING_KEY}{record.id}"
-
-
-@dataclass(frozen=True)
-class Queue:
-    count: int
-    oldest: datetime | None
-    token_refused: bool
-
-
-def waiting(manager: Manager) -> Queue:
-    """How many of the manager's records wait for Leat, since when, and whether the
-    portal's token is what they wait for."""
-    query = select(
-        func.count(VisitRecord.id),
-        func.min(VisitRecord.updated_at),
-        func.max(case((VisitRecord.last_error_kind == "auth", 1), else_=0)),
-    ).where(VisitRecord.status == PENDING)
-    if not manager.all_shops:
-        query = query.where(VisitRecord.shop_uuid.in_(manager.shops))
-    count, oldest, auth = db.session.execute(query).one()
-    if oldest is not None and oldest.tzinfo is None:
-        oldest = oldest.replace(tzinfo=UTC)
-    return Queue(count=count, oldest=oldest, token_refused=bool(auth))
-
-
-def newest_first(manager: Manager):
-    """The manager's shops' visits, newest first (Leat cannot filter by shop; we can)."""
-    query = select(VisitRecord).order_by(VisitRecord.created_at.desc(), VisitRecord.id.desc())
-    if not manager.all_shops:
-        query = query.where(VisitRecord.shop_uuid.in_(manager.shops))
-    return query
-
-
-def page_of_records(page: int, manager: Manager):
-    return db.paginate(newest_first(manager), page=page, per_page=VISITS_PER_PAGE, error_out=False)
+        # Another sender (the worker, another tab) holds it and sends the latest values.
+        return Outcome.of_record(record, note=Note.IN_HAND)
+    return delivery.deliver(claimed, first=first)
 
 
 @dataclass(frozen=True)
 class VisitRow:
     """One table row: the visit as it is meant to be (Leat's snapshot with any unsent
-    change on top, or the unsent create itself), with its shop's name and state."""
+    change on top, or the unsent create itself), with its shop's name and state.
+    A row is addressed by its record's id, before and after Leat confirms it."""
 
     record: VisitRecord
     visit: Visit
     shop_name: str
 
     @property
-    def uuid(self) -> str:
-        return row_key(self.record)
+    def id(self) -> int:
+        return self.record.id
 
     @property
-    def state(self) -> str:
+    def state(self) -> Delivery:
         return self.record.status
+
+    @property
+    def reason(self) -> Reason | None:
+        return Reason.of_record(self.record)
 
     @property
     def contact_label(self) -> str:
@@ -248,14 +211,13 @@ def row_for(record: VisitRecord, shop_names: dict[str, str]) -> VisitRow:
 
 
 def intended_visit(record: VisitRecord) -> Visit:
-    pending = record.pending or {}
-    fields = delivery.from_json(pending.get("fields", {}))
+    fields = record.pending.fields if record.pending else {}
     if record.snapshot is not None:
         visit = Visit.from_json(record.snapshot)
-        changes = {k: v for k, v in fields.items() if k in EDITABLE}
+        changes = {k: v for k, v in fields.items() if k in EDITABLE_VISIT_FIELDS}
         return replace(visit, **changes) if changes else visit
     return Visit(
-        uuid=row_key(record),
+        uuid=record.leat_uuid or "",
         contact=Contact(uuid=record.contact_uuid or "", email=record.contact_email),
         external_id=record.external_id,
         source=fields.get("source"),

@@ -1,0 +1,87 @@
+"""What became of a create, a save or a retry: one answer for all three.
+
+``Outcome`` holds facts only (the record, why it waits or was refused); the view
+chooses the words when it renders them, so they can be translated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from ..leat import ErrorKind, LeatError
+from ..models import Delivery, VisitRecord
+
+
+class Result(StrEnum):
+    CONFIRMED = "confirmed"  # Leat has the visit as the row shows it
+    PENDING = "pending"  # kept by the portal; Leat has not confirmed it yet
+    REFUSED = "refused"  # not done: the reasons say what to correct
+
+
+class PortalReason(StrEnum):
+    """Refusals the portal makes itself, before Leat is asked."""
+
+    EXTERNAL_ID_IN_USE = "external_id_in_use"
+
+
+class Note(StrEnum):
+    """Something the manager should know beside the result."""
+
+    REPEATED = "repeated"  # the same form came again: this is the first one's result
+    ALREADY_CONFIRMED = "already_confirmed"  # a retry found nothing left to send
+    NOTHING_CHANGED = "nothing_changed"  # a save without changes: nothing was sent
+    IN_HAND = "in_hand"  # another sender holds the record and sends the latest values
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why something waits or was refused, as facts: the kind, and Leat's own code
+    and message when Leat said something."""
+
+    kind: ErrorKind | PortalReason
+    code: int | None = None
+    message: str | None = None
+
+    @classmethod
+    def of(cls, error: LeatError) -> Reason:
+        return cls(error.kind, error.code, error.leat_message)
+
+    @classmethod
+    def of_record(cls, record: VisitRecord) -> Reason | None:
+        if record.error_kind is None:
+            return None
+        return cls(record.error_kind, record.error_code, record.error_message)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    result: Result
+    # None only for a refused create: nothing was kept.
+    record: VisitRecord | None = None
+    # Why it waits (pending) or why it was refused, when it is not about one field.
+    reason: Reason | None = None
+    # Refusals by the form's own field names.
+    field_reasons: Mapping[str, tuple[Reason, ...]] = field(default_factory=dict)
+    note: Note | None = None
+
+    @classmethod
+    def of_record(cls, record: VisitRecord, note: Note | None = None) -> Outcome:
+        """The outcome a record's current state stands for."""
+        result = {
+            Delivery.CONFIRMED: Result.CONFIRMED,
+            Delivery.PENDING: Result.PENDING,
+            Delivery.ATTENTION: Result.REFUSED,
+        }[record.status]
+        reason = None if result is Result.CONFIRMED else Reason.of_record(record)
+        return cls(result, record, reason=reason, note=note)
+
+    @classmethod
+    def refused(
+        cls,
+        record: VisitRecord | None = None,
+        reason: Reason | None = None,
+        field_reasons: Mapping[str, tuple[Reason, ...]] | None = None,
+    ) -> Outcome:
+        return cls(Result.REFUSED, record, reason=reason, field_reasons=field_reasons or {})
