@@ -97,15 +97,23 @@ def test_create_sends_only_the_fields_the_caller_set(client, mocked):
     assert body == {"contact_uuid": [CONTACT["uuid"]], "shop_uuid": ["s-1"], "source": ["Portal"]}
 
 
-def test_create_sends_times_as_iso_8601_with_their_offset(client, mocked):
+def test_times_go_to_leat_in_utc_without_fractions(client, mocked):
+    """A Laravel backend may keep the wall-clock part of a time and drop its offset:
+    only UTC is right under every reading (shared/leat-api.md, Times)."""
     mocked.post(API + "/visits", json={"data": VISIT, "meta": []})
+    mocked.put(API + "/visits/v-1", json={"data": VISIT, "meta": []})
     amsterdam = timezone(timedelta(hours=2))
     client.create_visit(
         contact_uuid=CONTACT["uuid"],
         shop_uuid="s-1",
-        starts_at=datetime(2024, 5, 1, 22, 0, tzinfo=amsterdam),
+        starts_at=datetime(2024, 5, 1, 22, 0, 5, 123456, tzinfo=amsterdam),
+        ends_at=datetime(2024, 5, 2, 0, 30, tzinfo=amsterdam),
     )
-    assert parse_qs(mocked.calls[0].request.body)["starts_at"] == ["2024-05-01T22:00:00+02:00"]
+    client.update_visit("v-1", starts_at=datetime(2024, 11, 20, 10, 0, tzinfo=amsterdam))
+    created = parse_qs(mocked.calls[0].request.body)
+    assert created["starts_at"] == ["2024-05-01T20:00:05+00:00"]
+    assert created["ends_at"] == ["2024-05-01T22:30:00+00:00"]
+    assert parse_qs(mocked.calls[1].request.body)["starts_at"] == ["2024-11-20T08:00:00+00:00"]
 
 
 def test_create_refuses_a_naive_datetime_rather_than_guess_its_zone(client):

@@ -73,6 +73,7 @@ def worst_case_call_seconds(connect_timeout: float, read_timeout: float) -> floa
 
 
 MAX_VISITS_PER_PAGE: Final = 500
+WIRE_TIME_FORMAT: Final = "%Y-%m-%dT%H:%M:%S+00:00"
 # What an update may change: a visit's shop and contact are fixed once it exists.
 EDITABLE_VISIT_FIELDS: Final = ("starts_at", "ends_at", "source", "external_id")
 
@@ -291,7 +292,9 @@ def _form_value(value: Any) -> str:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise ValueError("Leat needs aware datetimes; got a naive one")
-        return value.isoformat()
+        # UTC, in PHP's ATOM form, without fractions: a Laravel backend that keeps a
+        # time's wall-clock part and drops its offset still stores the right instant.
+        return value.astimezone(UTC).strftime(WIRE_TIME_FORMAT)
     return str(value)
 
 

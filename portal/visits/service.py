@@ -82,7 +82,9 @@ def create(new: NewVisit, manager: Manager) -> Outcome:
     if first is not None:
         # A double click, a browser's retry, back-and-resubmit: the first result.
         return Outcome.of_record(first, note=Note.REPEATED)
+    recorded_at = utcnow().replace(microsecond=0)
     record = VisitRecord(
+        created_at=recorded_at,
         shop_uuid=new.shop_uuid,
         contact_uuid=new.contact_uuid,
         contact_email=new.contact_email,
@@ -94,7 +96,9 @@ def create(new: NewVisit, manager: Manager) -> Outcome:
             ChangeKind.CREATE,
             {
                 "source": new.source,
-                "starts_at": new.starts_at,
+                # "Now" is when the manager pressed the button, sent explicitly: left
+                # out, Leat would stamp the moment a delayed delivery arrives.
+                "starts_at": new.starts_at or recorded_at,
                 "ends_at": new.ends_at,
                 "create_contact": new.create_contact,
             },
