@@ -8,7 +8,7 @@ the last snapshot Leat returned.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -18,7 +18,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from .database import db
-from .leat import ErrorKind
 
 
 def utcnow() -> datetime:
@@ -66,29 +65,45 @@ class PendingChange:
     kind: ChangeKind
     fields: Mapping[str, Any] = field(default_factory=dict)
     previous: PendingChange | None = None
+    # A create's every version sent to Leat so far: an attempt whose answer was lost
+    # may have made any of them, and only a visit equal to one of them is ours.
+    sent: tuple[Mapping[str, Any], ...] = ()
 
     def with_fields(self, changes: Mapping[str, Any]) -> PendingChange:
-        return PendingChange(self.kind, {**self.fields, **changes}, self.previous)
+        return replace(self, fields={**self.fields, **changes})
+
+    def sending(self, payload: Mapping[str, Any]) -> PendingChange:
+        if payload in self.sent:
+            return self
+        return replace(self, sent=(*self.sent, dict(payload)))
 
     def to_json(self) -> dict[str, Any]:
         return {
             "kind": self.kind.value,
-            "fields": {
-                k: v.isoformat() if isinstance(v, datetime) else v for k, v in self.fields.items()
-            },
+            "fields": _to_json(self.fields),
             "previous": self.previous.to_json() if self.previous else None,
+            "sent": [_to_json(payload) for payload in self.sent],
         }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> PendingChange:
         return cls(
             kind=ChangeKind(data["kind"]),
-            fields={
-                k: datetime.fromisoformat(v) if k in TIME_FIELDS and isinstance(v, str) else v
-                for k, v in data.get("fields", {}).items()
-            },
+            fields=_from_json(data.get("fields", {})),
             previous=cls.from_json(data["previous"]) if data.get("previous") else None,
+            sent=tuple(_from_json(payload) for payload in data.get("sent", ())),
         )
+
+
+def _to_json(fields: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in fields.items()}
+
+
+def _from_json(fields: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        k: datetime.fromisoformat(v) if k in TIME_FIELDS and isinstance(v, str) else v
+        for k, v in fields.items()
+    }
 
 
 class PendingChangeType(TypeDecorator):
@@ -147,7 +162,8 @@ class VisitRecord(db.Model):
     # that dies lets its claim run out, and the record is delivered by the next one.
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Why the last attempt failed, as facts (wording is chosen when a page shows it).
-    error_kind: Mapped[ErrorKind | None] = mapped_column(_enum_column(ErrorKind, 32))
+    # An ErrorKind (Leat's) or a PortalReason (the portal's own refusal), by value.
+    error_kind: Mapped[str | None] = mapped_column(String(32))
     error_code: Mapped[int | None] = mapped_column()
     error_message: Mapped[str | None] = mapped_column(Text)
     # The create form's one-time key: a repeated submission finds the first result.
@@ -169,8 +185,8 @@ class VisitRecord(db.Model):
         self.updated_by, self.updated_by_name = manager.id, manager.name
         self.edited_at = utcnow()
 
-    def note_error(self, kind: ErrorKind, code: int | None, message: str | None) -> None:
-        self.error_kind, self.error_code, self.error_message = kind, code, message
+    def note_error(self, kind: StrEnum, code: int | None, message: str | None) -> None:
+        self.error_kind, self.error_code, self.error_message = kind.value, code, message
 
     def clear_error(self) -> None:
         self.error_kind = self.error_code = self.error_message = None
@@ -178,8 +194,9 @@ class VisitRecord(db.Model):
     def remember(self, visit) -> None:
         """Take Leat's answer as the latest truth about this visit."""
         self.leat_uuid = visit.uuid
-        self.contact_uuid = visit.contact.uuid
-        self.contact_email = visit.contact.email or self.contact_email
+        if visit.contact is not None:  # null once the contact was deleted at Leat
+            self.contact_uuid = visit.contact.uuid
+            self.contact_email = visit.contact.email or self.contact_email
         self.external_id = visit.external_id
         self.snapshot = dict(visit.raw)
         self.snapshot_at = utcnow()

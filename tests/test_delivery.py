@@ -261,7 +261,7 @@ def test_a_refusal_on_a_later_attempt_needs_attention_and_keeps_everything(
     drain(portal)  # Leat is back, and says it has no such contact
     (record,) = records(portal)
     assert record.status == Delivery.ATTENTION
-    assert record.error_kind is ErrorKind.CONTACT_NOT_FOUND
+    assert record.error_kind == ErrorKind.CONTACT_NOT_FOUND
     page = client.get("/visits").text
     assert "Needs attention" in page
     assert "Kept" in page

@@ -7,8 +7,11 @@ import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+from conftest import launch_path
+
 from portal.database import db
-from portal.leat_sandbox import MAINTENANCE_PAGE, seed
+from portal.leat_sandbox import MAINTENANCE_PAGE, Fault, seed
 from portal.leat_sandbox import app as sandbox_module
 from portal.models import Delivery, VisitRecord
 from portal.visits import delivery
@@ -56,3 +59,175 @@ def test_an_empty_starts_at_is_the_moment_of_recording_however_late_the_delivery
     (visit,) = sandbox_leat.list_visits().visits
     assert visit.starts_at == recorded
     assert the_record(app).status is Delivery.CONFIRMED
+
+
+# -- a visit found by its external_id is adopted only when it is provably ours -------------
+
+
+def sign_in(app, manager_id="anna@example.com", shops=("*",)):
+    browser = app.test_client()
+    assert browser.get(launch_path(manager_id=manager_id, shops=shops)).status_code == 303
+    return browser
+
+
+def create(browser, **fields):
+    page = browser.get("/visits").text
+    data = {"csrf_token": TOKEN.search(page).group(1), **fields}
+    return browser.post("/visits", data=data, headers=HTMX)
+
+
+def retry(browser, record_id):
+    token = TOKEN.search(browser.get("/visits").text).group(1)
+    return browser.post(f"/visits/{record_id}/retry", data={"csrf_token": token}, headers=HTMX)
+
+
+def test_a_tills_visit_in_another_shop_is_never_adopted(app, sandbox, sandbox_leat):
+    """The scenario from the issue: Utrecht's till recorded receipt 1001 for Anna; a
+    manager of Amsterdam records a visit with the same identifier, Leat answers 503
+    once, and Retry now must not make Utrecht's visit Amsterdam's."""
+    till = sandbox_leat.create_visit(
+        contact_uuid=seed.CONTACT_ANNA,
+        shop_uuid=seed.SHOP_UTRECHT,
+        external_id="UTR-receipt-1001",
+        source="Till Utrecht",
+        starts_at=datetime(2026, 11, 20, 9, 0, tzinfo=UTC),
+    )
+    amsterdam = sign_in(app, "amira@example.com", shops=(seed.SHOP_AMSTERDAM,))
+    sandbox.faults.inject(MAINTENANCE_PAGE, method="POST", path="/visits", times=1)
+    created = create(
+        amsterdam,
+        contact=seed.CONTACT_ANNA,
+        shop=seed.SHOP_AMSTERDAM,
+        external_id="UTR-receipt-1001",
+        source="Portal",
+    )
+    assert "Pending" in created.text
+    record = the_record(app)
+
+    answer = retry(amsterdam, record.id)
+    assert answer.status_code == 200
+    assert "Leat already has another visit with this external ID" in answer.text
+    assert "Till Utrecht" not in answer.text  # nothing of the other visit is shown
+    record = the_record(app)
+    assert record.status is Delivery.ATTENTION
+    assert (record.leat_uuid, record.snapshot) == (None, None)
+
+    # Editing it changes the record, never the till's visit.
+    token = TOKEN.search(amsterdam.get("/visits").text).group(1)
+    prefix = f"visit-{record.id}-"
+    edit = {
+        prefix + "csrf_token": token,
+        prefix + "starts_at": record.pending.fields["starts_at"]
+        .astimezone(ZONE)
+        .strftime("%Y-%m-%dT%H:%M"),
+        prefix + "source": "Hijack attempt",
+        prefix + "external_id": "UTR-receipt-1001",
+    }
+    amsterdam.put(f"/visits/{record.id}", data=edit, headers=HTMX)
+    assert sandbox_leat.get_visit(till.uuid) == till
+    assert "Till Utrecht" not in amsterdam.get("/visits").text
+
+
+def test_an_earlier_attempts_visit_is_adopted_and_then_gets_the_corrections(
+    app, client, sandbox, sandbox_leat
+):
+    """Leat made the visit but its answer was lost; meanwhile the manager corrected
+    the source. The visit found is this record's own first version: adopted, and
+    the correction follows as an update. One visit in Leat, as meant."""
+    sandbox.faults.inject(Fault(commit=True, drop=True), method="POST", path="/visits", times=1)
+    create(client, contact=seed.CONTACT_BRAM, shop=seed.SHOP_ROTTERDAM, source="First")
+    record = the_record(app)
+    assert record.status is Delivery.PENDING
+    token = TOKEN.search(client.get("/visits").text).group(1)
+    prefix = f"visit-{record.id}-"
+    starts = record.pending.fields["starts_at"].astimezone(ZONE).strftime("%Y-%m-%dT%H:%M")
+    edit = {
+        prefix + "csrf_token": token,
+        prefix + "starts_at": starts,
+        prefix + "source": "Corrected",
+        prefix + "external_id": record.external_id,
+    }
+    response = client.put(f"/visits/{record.id}", data=edit, headers=HTMX)
+    assert response.status_code == 200
+    (visit,) = sandbox_leat.list_visits().visits
+    assert visit.source == "Corrected"
+    record = the_record(app)
+    assert (record.status, record.leat_uuid) == (Delivery.CONFIRMED, visit.uuid)
+
+
+def test_a_visit_held_by_another_record_is_not_adopted(app, client, sandbox_leat):
+    create(client, contact=seed.CONTACT_BRAM, shop=seed.SHOP_ROTTERDAM, external_id="rcpt-9")
+    (visit,) = sandbox_leat.list_visits().visits
+    with app.app_context():
+        # A second record that sent exactly that visit's version, as a copy of the
+        # first would: the visit already belongs to the first record.
+        same = {"source": visit.source, "starts_at": visit.starts_at, "ends_at": visit.ends_at}
+        copy = VisitRecord(
+            shop_uuid=seed.SHOP_ROTTERDAM,
+            contact_uuid=seed.CONTACT_BRAM,
+            external_id="rcpt-9-copy",
+            status=Delivery.ATTENTION,
+            attempts=1,
+            pending=delivery.new_create("rcpt-9", same),
+        )
+        db.session.add(copy)
+        db.session.commit()
+        copy_id = copy.id
+    retry(client, copy_id)
+    with app.app_context():
+        copy = db.session.get(VisitRecord, copy_id)
+        assert (copy.status, copy.leat_uuid) == (Delivery.ATTENTION, None)
+        assert copy.error_kind == "external_id_taken_at_leat"
+    assert sandbox_leat.list_visits().total == 1
+
+
+def test_an_external_id_typed_and_taken_at_leat_is_an_error_under_the_field_without_a_lookup(
+    app, client, sandbox_leat, monkeypatch
+):
+    sandbox_leat.create_visit(
+        contact_uuid=seed.CONTACT_DAAN, shop_uuid=seed.SHOP_WEBSHOP, external_id="till-7"
+    )
+    leat = app.extensions["leat"]
+    monkeypatch.setattr(
+        leat, "find_visit_by_external_id", lambda *a: pytest.fail("looked up on a first attempt")
+    )
+    response = create(
+        client, contact=seed.CONTACT_BRAM, shop=seed.SHOP_ROTTERDAM, external_id="till-7"
+    )
+    assert response.status_code == 422
+    assert 'aria-invalid="true"' in response.text
+    assert "already been taken" in response.text
+
+
+def test_a_new_external_id_for_a_pending_create_is_delivered(app, client, sandbox, sandbox_leat):
+    sandbox.faults.inject(MAINTENANCE_PAGE, method="POST", path="/visits", times=1)
+    create(client, contact=seed.CONTACT_BRAM, shop=seed.SHOP_ROTTERDAM, external_id="typo-1")
+    record = the_record(app)
+    token = TOKEN.search(client.get("/visits").text).group(1)
+    prefix = f"visit-{record.id}-"
+    starts = record.pending.fields["starts_at"].astimezone(ZONE).strftime("%Y-%m-%dT%H:%M")
+    edit = {
+        prefix + "csrf_token": token,
+        prefix + "starts_at": starts,
+        prefix + "source": "Portal",
+        prefix + "external_id": "receipt-1",
+    }
+    answer = client.put(f"/visits/{record.id}", data=edit, headers=HTMX)
+    assert answer.status_code == 200, answer.text
+    (visit,) = sandbox_leat.list_visits().visits
+    assert visit.external_id == "receipt-1"
+    assert the_record(app).external_id == "receipt-1"
+
+
+def test_a_submission_key_is_honoured_only_for_the_same_manager_and_shop(app, sandbox_leat):
+    anna = sign_in(app, "anna@example.com")
+    page = anna.get("/visits").text
+    key = re.search(r'name="submission_key" type="hidden" value="([0-9a-f]+)"', page).group(1)
+    fields = {"contact": seed.CONTACT_ANNA, "shop": seed.SHOP_AMSTERDAM, "submission_key": key}
+    assert create(anna, **fields, source="Anna's").status_code == 200
+
+    mallory = sign_in(app, "mallory@example.com")
+    replay = create(mallory, **fields, source="Mallory's")
+    assert replay.status_code == 200
+    assert "Anna's" not in replay.text  # not the first manager's visit
+    assert sorted(v.source for v in sandbox_leat.list_visits().visits) == ["Anna's", "Mallory's"]

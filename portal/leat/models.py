@@ -46,7 +46,8 @@ class Contact:
 @dataclass(frozen=True)
 class Visit:
     uuid: str
-    contact: Contact
+    # None once the contact was deleted at Leat (its visits stay).
+    contact: Contact | None
     external_id: str | None
     source: str | None
     starts_at: datetime | None
@@ -60,7 +61,7 @@ class Visit:
         obj = _object(data, "visit")
         return cls(
             uuid=_required_str(obj, "uuid", "visit"),
-            contact=Contact.from_json(obj.get("contact")),
+            contact=Contact.from_json(obj["contact"]) if obj.get("contact") is not None else None,
             external_id=_optional_str(obj, "external_id"),
             source=_optional_str(obj, "source"),
             starts_at=_optional_datetime(obj, "starts_at"),

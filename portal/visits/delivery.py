@@ -15,15 +15,17 @@ from __future__ import annotations
 import logging
 import random
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import or_, select, update
 
 from ..database import db
 from ..leat import ErrorKind, LeatError, LeatRateLimited, LeatValidationError, Visit
 from ..leat.binding import leat
-from ..models import ChangeKind, Delivery, VisitRecord, utcnow
-from .outcome import Outcome, Reason, Result
+from ..models import ChangeKind, Delivery, PendingChange, VisitRecord, utcnow
+from .outcome import Outcome, PortalReason, Reason, Result
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +88,12 @@ def claim_next_due() -> VisitRecord | None:
 # -- delivery ------------------------------------------------------------------------------
 
 
+def new_create(external_id: str, fields: Mapping[str, Any]) -> PendingChange:
+    """A create about to be sent for the first time, with that first version noted."""
+    change = PendingChange(ChangeKind.CREATE, fields)
+    return change.sending(_payload(external_id, change))
+
+
 def deliver(record: VisitRecord, *, first: bool = False) -> Outcome:
     """Send what the claimed ``record`` holds for Leat.
 
@@ -94,10 +102,7 @@ def deliver(record: VisitRecord, *, first: bool = False) -> Outcome:
     the record into the attention state instead.
     """
     try:
-        if record.pending.kind is ChangeKind.CREATE:
-            visit = _create(record, first)
-        else:
-            visit = _update(record)
+        visit = _send(record, first)
     except LeatError as exc:
         if exc.transient:
             _wait(record, exc)
@@ -105,11 +110,12 @@ def deliver(record: VisitRecord, *, first: bool = False) -> Outcome:
         reason, field_reasons = refusal(exc)
         if first:
             return Outcome.refused(_undo(record), reason, field_reasons)
-        record.status = Delivery.ATTENTION
-        record.note_error(exc.kind, exc.code, exc.leat_message)
-        record.claimed_until = None
-        db.session.commit()
-        return Outcome.refused(record, Reason.of(exc), field_reasons)
+        return _needs_attention(record, Reason.of(exc), field_reasons)
+    except NotOurs:
+        # Leat has a visit with this external_id that this record cannot have made
+        # (another shop's till, another system): nothing of it is adopted or shown.
+        reason = Reason(PortalReason.EXTERNAL_ID_TAKEN_AT_LEAT)
+        return _needs_attention(record, reason, {"external_id": (reason,)})
     record.remember(visit)
     record.status = Delivery.CONFIRMED
     record.pending = None
@@ -117,6 +123,28 @@ def deliver(record: VisitRecord, *, first: bool = False) -> Outcome:
     record.claimed_until = record.next_attempt_at = None
     db.session.commit()
     return Outcome(Result.CONFIRMED, record)
+
+
+def _needs_attention(record: VisitRecord, reason: Reason, field_reasons) -> Outcome:
+    record.status = Delivery.ATTENTION
+    record.note_error(reason.kind, reason.code, reason.message)
+    record.claimed_until = None
+    db.session.commit()
+    return Outcome.refused(record, reason, field_reasons)
+
+
+def _send(record: VisitRecord, first: bool) -> Visit:
+    if record.pending.kind is ChangeKind.UPDATE:
+        return _update(record)
+    visit, adopted = _create(record, first)
+    if adopted and (differences := _differences(record, visit)):
+        # An earlier attempt's visit, made before the manager corrected the record:
+        # it is ours, so the corrections go to it as an update.
+        record.remember(visit)
+        record.pending = PendingChange(ChangeKind.UPDATE, differences)
+        db.session.commit()
+        return _update(record)
+    return visit
 
 
 def refusal(exc: LeatError) -> tuple[Reason | None, dict[str, tuple[Reason, ...]]]:
@@ -131,12 +159,27 @@ def refusal(exc: LeatError) -> tuple[Reason | None, dict[str, tuple[Reason, ...]
     return reason, {name: tuple(reasons) for name, reasons in fields.items()}
 
 
-def _create(record: VisitRecord, first: bool) -> Visit:
-    fields = record.pending.fields
+class NotOurs(Exception):
+    """Leat holds a visit with the record's external_id that the record did not make."""
+
+
+def _payload(external_id: str | None, change: PendingChange) -> dict[str, Any]:
+    """What a create sends Leat besides the contact and the shop."""
+    fields = change.fields
+    return {
+        "external_id": external_id,
+        "source": fields.get("source"),
+        "starts_at": fields.get("starts_at"),
+        "ends_at": fields.get("ends_at"),
+    }
+
+
+def _create(record: VisitRecord, first: bool) -> tuple[Visit, bool]:
+    """The visit Leat made for this record, and whether it was an earlier attempt's."""
     if record.contact_uuid is None:
         contact = (
             leat().find_or_create_contact(record.contact_email)
-            if fields.get("create_contact")
+            if record.pending.fields.get("create_contact")
             else leat().find_contact_by_email(record.contact_email)
         )
         record.contact_uuid, record.contact_email = contact.uuid, contact.email
@@ -144,32 +187,77 @@ def _create(record: VisitRecord, first: bool) -> Visit:
     if not first:
         # An earlier attempt may have reached Leat even though its answer never came.
         if record.attempts and (found := _earlier_attempt(record)):
-            return found
+            return found, True
         # Written down before sending: a sender that dies mid-send leaves a record that
         # the next one knows to look up first. (A first attempt was written with
-        # attempts=1 when the record was made, in the same commit.)
+        # attempts=1 and its version when the record was made, in the same commit.)
         record.attempts += 1
+        record.pending = record.pending.sending(_payload(record.external_id, record.pending))
         db.session.commit()
+    payload = _payload(record.external_id, record.pending)
     try:
-        return leat().create_visit(
-            contact_uuid=record.contact_uuid,
-            shop_uuid=record.shop_uuid,
-            external_id=record.external_id,
-            source=fields.get("source"),
-            starts_at=fields.get("starts_at"),
-            ends_at=fields.get("ends_at"),
+        visit = leat().create_visit(
+            contact_uuid=record.contact_uuid, shop_uuid=record.shop_uuid, **payload
         )
     except LeatValidationError as exc:
-        # "Already taken" after an earlier attempt: most likely that attempt's visit.
+        # "Already taken" after an earlier attempt: perhaps that attempt's visit. A
+        # first attempt's is not looked up: the manager typed an identifier in use.
         if record.attempts > 1 and "external_id" in exc.field_errors:
             found = _earlier_attempt(record)
             if found:
-                return found
+                return found, True
         raise
+    return visit, False
 
 
 def _earlier_attempt(record: VisitRecord) -> Visit | None:
-    return leat().find_visit_by_external_id(record.contact_uuid, record.external_id)
+    """The visit an earlier attempt made, if Leat has one; ``NotOurs`` when Leat has a
+    visit with one of the external_ids sent that none of this record's versions made."""
+    sent = record.pending.sent
+    for external_id in dict.fromkeys(payload["external_id"] for payload in sent):
+        found = leat().find_visit_by_external_id(record.contact_uuid, external_id)
+        if found is None:
+            continue
+        if not _made_by(record, found) or _held_by_another(record, found.uuid):
+            raise NotOurs(external_id)
+        return found
+    return None
+
+
+def _made_by(record: VisitRecord, visit: Visit) -> bool:
+    """True when ``visit`` is exactly one of the versions this record sent: the same
+    contact, external_id, source and instants. Visits carry no shop, and tills use
+    the same identifiers (receipt numbers), so an external_id alone proves nothing."""
+    if visit.contact is None or visit.contact.uuid != record.contact_uuid:
+        return False
+    found = {
+        "external_id": visit.external_id,
+        "source": visit.source,
+        "starts_at": visit.starts_at,
+        "ends_at": visit.ends_at,
+    }
+    return any(found == dict(payload) for payload in record.pending.sent)
+
+
+def _held_by_another(record: VisitRecord, leat_uuid: str) -> bool:
+    return (
+        db.session.scalar(
+            select(VisitRecord.id).where(
+                VisitRecord.leat_uuid == leat_uuid, VisitRecord.id != record.id
+            )
+        )
+        is not None
+    )
+
+
+def _differences(record: VisitRecord, visit: Visit) -> dict[str, Any]:
+    """What the record means now that ``visit`` does not say."""
+    wanted = _payload(record.external_id, record.pending)
+    return {
+        name: value
+        for name, value in wanted.items()
+        if value is not None and value != getattr(visit, name)
+    }
 
 
 def _update(record: VisitRecord) -> Visit:

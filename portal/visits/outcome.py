@@ -23,7 +23,9 @@ class Result(StrEnum):
 class PortalReason(StrEnum):
     """Refusals the portal makes itself, before Leat is asked."""
 
-    EXTERNAL_ID_IN_USE = "external_id_in_use"
+    EXTERNAL_ID_IN_USE = "external_id_in_use"  # another record of the portal has it
+    # Leat has a visit with it that this record did not make (a till's, another shop's).
+    EXTERNAL_ID_TAKEN_AT_LEAT = "external_id_taken_at_leat"
 
 
 class Note(StrEnum):
@@ -52,7 +54,16 @@ class Reason:
     def of_record(cls, record: VisitRecord) -> Reason | None:
         if record.error_kind is None:
             return None
-        return cls(record.error_kind, record.error_code, record.error_message)
+        return cls(reason_kind(record.error_kind), record.error_code, record.error_message)
+
+
+def reason_kind(value: str) -> ErrorKind | PortalReason:
+    """A stored kind back as its enum (Leat's kinds and the portal's share the column)."""
+    if value in PortalReason._value2member_map_:
+        return PortalReason(value)
+    if value in ErrorKind._value2member_map_:
+        return ErrorKind(value)
+    return ErrorKind.UNKNOWN  # a kind an older or newer release wrote
 
 
 @dataclass(frozen=True)

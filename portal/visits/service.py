@@ -70,6 +70,9 @@ class NewVisit:
     submission_key: str | None = None
 
 
+EXTERNAL_ID_IN_USE = (Reason(PortalReason.EXTERNAL_ID_IN_USE),)
+
+
 def new_external_id() -> str:
     # Every create carries an external_id: the key that tells, after a lost answer,
     # whether Leat made the visit.
@@ -78,22 +81,27 @@ def new_external_id() -> str:
 
 def create(new: NewVisit, manager: Manager) -> Outcome:
     """Record the visit, then send it."""
-    first = _first_submission(new, manager)
+    first = _by_submission_key(new.submission_key)
     if first is not None:
-        # A double click, a browser's retry, back-and-resubmit: the first result.
-        return Outcome.of_record(first, note=Note.REPEATED)
+        if _same_form(first, new, manager):
+            # A double click, a browser's retry, back-and-resubmit: the first result.
+            return Outcome.of_record(first, note=Note.REPEATED)
+        # Another manager's (or shop's) key, replayed: it shows nothing of theirs, and
+        # this visit is recorded as any other.
+        new = replace(new, submission_key=None)
     recorded_at = utcnow().replace(microsecond=0)
+    external_id = new.external_id or new_external_id()
     record = VisitRecord(
         created_at=recorded_at,
         shop_uuid=new.shop_uuid,
         contact_uuid=new.contact_uuid,
         contact_email=new.contact_email,
-        external_id=new.external_id or new_external_id(),
+        external_id=external_id,
         submission_key=new.submission_key,
         status=Delivery.PENDING,
         attempts=1,  # this request sends it right after the commit
-        pending=PendingChange(
-            ChangeKind.CREATE,
+        pending=delivery.new_create(
+            external_id,
             {
                 "source": new.source,
                 # "Now" is when the manager pressed the button, sent explicitly: left
@@ -112,25 +120,24 @@ def create(new: NewVisit, manager: Manager) -> Outcome:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        first = _first_submission(new, manager)
-        if first is not None:  # the same form, sent twice at the same moment
+        first = _by_submission_key(new.submission_key)
+        if first is not None and _same_form(first, new, manager):
+            # The same form, sent twice at the same moment.
             return Outcome.of_record(first, note=Note.REPEATED)
         # The portal already knows this external_id: Leat would refuse it too.
-        in_use = (Reason(PortalReason.EXTERNAL_ID_IN_USE),)
-        return Outcome.refused(field_reasons={"external_id": in_use})
+        return Outcome.refused(field_reasons={"external_id": EXTERNAL_ID_IN_USE})
     return delivery.deliver(record, first=True)
 
 
-def _first_submission(new: NewVisit, manager: Manager) -> VisitRecord | None:
-    """What this manager's same form made before, if it came already."""
-    if new.submission_key is None:
+def _by_submission_key(key: str | None) -> VisitRecord | None:
+    if key is None:
         return None
-    first = db.session.scalar(
-        select(VisitRecord).where(VisitRecord.submission_key == new.submission_key)
-    )
-    if first is None or first.created_by != manager.id or first.shop_uuid != new.shop_uuid:
-        return None
-    return first
+    return db.session.scalar(select(VisitRecord).where(VisitRecord.submission_key == key))
+
+
+def _same_form(first: VisitRecord, new: NewVisit, manager: Manager) -> bool:
+    """A key is honoured only for the manager and shop that first sent it."""
+    return first.created_by == manager.id and first.shop_uuid == new.shop_uuid
 
 
 def update(record: VisitRecord, changes: dict, manager: Manager) -> Outcome:
@@ -138,7 +145,11 @@ def update(record: VisitRecord, changes: dict, manager: Manager) -> Outcome:
     if not changes:
         return Outcome.of_record(record, note=Note.NOTHING_CHANGED)
     if record.leat_uuid is None:
-        # Not at Leat yet: the correction joins the create that is still to be sent.
+        # Not at Leat yet: the correction joins the create that is still to be sent
+        # (the external_id on the record, where it is kept unique).
+        changes = dict(changes)
+        if "external_id" in changes:
+            record.external_id = changes.pop("external_id")
         record.pending = record.pending.with_fields(changes)
         first = False
     else:
@@ -152,7 +163,11 @@ def update(record: VisitRecord, changes: dict, manager: Manager) -> Outcome:
         first = True
     record.status = Delivery.PENDING
     record.next_attempt_at = None
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:  # another of the portal's visits has that external_id
+        db.session.rollback()
+        return Outcome.refused(record, field_reasons={"external_id": EXTERNAL_ID_IN_USE})
     return _send_now(record, first=first)
 
 
@@ -198,10 +213,12 @@ class VisitRow:
 
     @property
     def contact_label(self) -> str:
+        contact = self.visit.contact
         return (
-            self.visit.contact.email
+            (contact and contact.email)
             or self.record.contact_email
-            or self.visit.contact.uuid
+            or (contact and contact.uuid)
+            or self.record.contact_uuid
             or "(contact)"
         )
 
