@@ -3,6 +3,7 @@ and a visit found by its external_id adopted only when it is provably this recor
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -231,3 +232,64 @@ def test_a_submission_key_is_honoured_only_for_the_same_manager_and_shop(app, sa
     assert replay.status_code == 200
     assert "Anna's" not in replay.text  # not the first manager's visit
     assert sorted(v.source for v in sandbox_leat.list_visits().visits) == ["Anna's", "Mallory's"]
+
+
+# -- Leat's answer compared with what was sent ---------------------------------------------
+
+
+def visit_json(**fields) -> str:
+    visit = {
+        "uuid": "0b7e0f0e-0000-4000-8000-000000000001",
+        "contact": {"uuid": seed.CONTACT_BRAM, "email": "bram.jansen@example.com"},
+        "external_id": "rcpt-1",
+        "source": "Portal",
+        "starts_at": "2026-05-01T08:00:00+00:00",
+        "ends_at": None,
+        "created_at": "2026-05-01T08:00:00+00:00",
+    }
+    return json.dumps({"data": {**visit, **fields}, "meta": []})
+
+
+def test_an_answer_that_differs_from_what_was_sent_is_logged_by_field_name(client, sandbox, caplog):
+    # Leat answers with the wall-clock time of what was sent, an hour off.
+    sandbox.faults.inject(
+        Fault(status=201, body=visit_json(starts_at="2026-05-01T10:00:00+00:00")),
+        method="POST",
+        path="/visits",
+        times=1,
+    )
+    create(
+        client,
+        contact=seed.CONTACT_BRAM,
+        shop=seed.SHOP_ROTTERDAM,
+        external_id="rcpt-1",
+        starts_at="2026-05-01T10:00",  # 08:00 UTC in May
+    )
+    (line,) = [r for r in caplog.records if r.getMessage() == "leat_contract_mismatch"]
+    assert line.fields == ["starts_at"]
+    assert "bram" not in caplog.text.split("leat_contract_mismatch")[1].lower()
+
+
+def test_a_confirmed_visit_the_database_cannot_hold_needs_attention(app, client, sandbox):
+    create(client, contact=seed.CONTACT_BRAM, shop=seed.SHOP_ROTTERDAM, source="First")
+    with app.app_context():
+        held = db.session.scalar(db.select(VisitRecord.leat_uuid))
+    sandbox.faults.inject(MAINTENANCE_PAGE, method="POST", path="/visits", times=1)
+    create(client, contact=seed.CONTACT_BRAM, shop=seed.SHOP_ROTTERDAM, source="Second")
+    with app.app_context():
+        second = db.session.scalars(db.select(VisitRecord).order_by(VisitRecord.id.desc())).first()
+        second_id = second.id
+    # Leat (wrongly) answers the retry with the first visit's uuid.
+    sandbox.faults.inject(
+        Fault(status=201, body=visit_json(uuid=held, source="Second")),
+        method="POST",
+        path="/visits",
+        times=1,
+    )
+    answer = retry(client, second_id)
+    assert answer.status_code == 200
+    assert "another visit in the portal already holds" in answer.text
+    with app.app_context():
+        second = db.session.get(VisitRecord, second_id)
+        assert (second.status, second.error_kind) == (Delivery.ATTENTION, "not_stored")
+        assert second.pending is not None  # nothing of what the manager typed is lost

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from ..database import db
 from ..leat import ErrorKind, LeatError, LeatRateLimited, LeatValidationError, Visit
@@ -37,7 +38,11 @@ CLAIM_SECONDS = 180
 # (the names not listed are the same in both).
 FORM_FIELDS = {"contact_uuid": "contact", "email": "contact", "shop_uuid": "shop"}
 # Refusals that are about one field although Leat names none.
-FIELD_OF_KIND = {ErrorKind.CONTACT_NOT_FOUND: "contact", ErrorKind.SHOP_NOT_FOUND: "shop"}
+FIELD_OF_KIND = {
+    ErrorKind.CONTACT_NOT_FOUND: "contact",
+    ErrorKind.CONTACT_LIMIT: "contact",
+    ErrorKind.SHOP_NOT_FOUND: "shop",
+}
 
 
 # -- claims ------------------------------------------------------------------------------
@@ -102,7 +107,7 @@ def deliver(record: VisitRecord, *, first: bool = False) -> Outcome:
     the record into the attention state instead.
     """
     try:
-        visit = _send(record, first)
+        visit, sent = _send(record, first)
     except LeatError as exc:
         if exc.transient:
             _wait(record, exc)
@@ -116,13 +121,38 @@ def deliver(record: VisitRecord, *, first: bool = False) -> Outcome:
         # (another shop's till, another system): nothing of it is adopted or shown.
         reason = Reason(PortalReason.EXTERNAL_ID_TAKEN_AT_LEAT)
         return _needs_attention(record, reason, {"external_id": (reason,)})
+    if sent is not None:
+        check_contract(sent, visit)
     record.remember(visit)
     record.status = Delivery.CONFIRMED
     record.pending = None
     record.clear_error()
     record.claimed_until = record.next_attempt_at = None
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # Leat confirmed a visit this database cannot hold beside another record (the
+        # same Leat uuid or external_id): a fact for a person to look at, not a
+        # database outage to retry every few minutes.
+        db.session.rollback()
+        column = "leat_uuid" if _held_by_another(record, visit.uuid) else "external_id"
+        log.warning("record %s: Leat's answer clashes with another record's %s", record.id, column)
+        reason = Reason(PortalReason.NOT_STORED, message=column)
+        return _needs_attention(record, reason, {})
     return Outcome(Result.CONFIRMED, record)
+
+
+def check_contract(sent: Mapping[str, Any], visit: Visit) -> None:
+    """Log one line when Leat's answer differs from what was sent: a time shifted by
+    an offset Leat dropped, a source or external_id changed on the way. Field names
+    only, never values (they may identify a customer)."""
+    differing = sorted(
+        name
+        for name, value in sent.items()
+        if value is not None and hasattr(visit, name) and getattr(visit, name) != value
+    )
+    if differing:
+        log.warning("leat_contract_mismatch", extra={"fields": differing})
 
 
 def _needs_attention(record: VisitRecord, reason: Reason, field_reasons) -> Outcome:
@@ -133,18 +163,22 @@ def _needs_attention(record: VisitRecord, reason: Reason, field_reasons) -> Outc
     return Outcome.refused(record, reason, field_reasons)
 
 
-def _send(record: VisitRecord, first: bool) -> Visit:
+def _send(record: VisitRecord, first: bool) -> tuple[Visit, Mapping[str, Any] | None]:
+    """Leat's visit for the record, and what was sent to get it (None for a visit
+    adopted as it was)."""
     if record.pending.kind is ChangeKind.UPDATE:
-        return _update(record)
+        return _update(record), record.pending.fields
     visit, adopted = _create(record, first)
-    if adopted and (differences := _differences(record, visit)):
+    if not adopted:
+        return visit, _payload(record.external_id, record.pending)
+    if differences := _differences(record, visit):
         # An earlier attempt's visit, made before the manager corrected the record:
         # it is ours, so the corrections go to it as an update.
         record.remember(visit)
         record.pending = PendingChange(ChangeKind.UPDATE, differences)
         db.session.commit()
-        return _update(record)
-    return visit
+        return _update(record), differences
+    return visit, None
 
 
 def refusal(exc: LeatError) -> tuple[Reason | None, dict[str, tuple[Reason, ...]]]:

@@ -26,6 +26,8 @@ class PortalReason(StrEnum):
     EXTERNAL_ID_IN_USE = "external_id_in_use"  # another record of the portal has it
     # Leat has a visit with it that this record did not make (a till's, another shop's).
     EXTERNAL_ID_TAKEN_AT_LEAT = "external_id_taken_at_leat"
+    # Leat confirmed a visit that another record already holds (its uuid or external_id).
+    NOT_STORED = "not_stored"
 
 
 class Note(StrEnum):

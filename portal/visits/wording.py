@@ -46,6 +46,10 @@ REASONS = {
     ),
     ErrorKind.CONTACT_EXISTS: "Leat already has this contact.",
     PortalReason.EXTERNAL_ID_IN_USE: "This external ID is already used by another visit.",
+    PortalReason.NOT_STORED: (
+        "Leat confirmed this visit, but another visit in the portal already holds the "
+        "same Leat visit or external ID. Tell your administrator."
+    ),
     PortalReason.EXTERNAL_ID_TAKEN_AT_LEAT: (
         "Leat already has another visit with this external ID. "
         "Edit this visit and give it another external ID."
