@@ -47,6 +47,7 @@ class Delivery(StrEnum):
     CONFIRMED = "confirmed"  # Leat has it as the snapshot says
     PENDING = "pending"  # a create or an edit Leat has not confirmed yet
     ATTENTION = "attention"  # Leat refused it; a manager must correct it
+    SET_ASIDE = "set_aside"  # a manager chose to leave it out of Leat; kept as a record
 
 
 class ChangeKind(StrEnum):

@@ -293,3 +293,81 @@ def test_a_confirmed_visit_the_database_cannot_hold_needs_attention(app, client,
         second = db.session.get(VisitRecord, second_id)
         assert (second.status, second.error_kind) == (Delivery.ATTENTION, "not_stored")
         assert second.pending is not None  # nothing of what the manager typed is lost
+
+
+# -- a visit deleted at Leat ------------------------------------------------------------------
+
+GONE = {
+    # As Leat's error page documents it, and as the sandbox answered before (404).
+    "documented": Fault(
+        status=400, body='{"message": "Model not found.", "code": 60013, "status_code": 400}'
+    ),
+    "legacy-404": Fault(status=404, body='{"message": "Not found."}'),
+}
+
+
+@pytest.fixture(params=sorted(GONE))
+def gone_at_leat(request, app, client, sandbox, sandbox_leat):
+    """A confirmed visit that Leat no longer has: every PUT to it answers 'not found'."""
+    create(client, contact=seed.CONTACT_BRAM, shop=seed.SHOP_ROTTERDAM, source="Till")
+    record = the_record(app)
+    sandbox.faults.inject(GONE[request.param], method="PUT", times=None)
+    return record
+
+
+def save_source(client, record, source):
+    token = TOKEN.search(client.get("/visits").text).group(1)
+    prefix = f"visit-{record.id}-"
+    starts = datetime.fromisoformat(record.snapshot["starts_at"]).astimezone(ZONE)
+    edit = {
+        prefix + "csrf_token": token,
+        prefix + "starts_at": starts.strftime("%Y-%m-%dT%H:%M"),
+        prefix + "source": source,
+        prefix + "external_id": record.external_id,
+    }
+    return client.put(f"/visits/{record.id}", data=edit, headers=HTMX)
+
+
+def test_a_save_to_a_visit_gone_at_leat_says_so_on_its_row(client, app, gone_at_leat):
+    answer = save_source(client, gone_at_leat, "Corrected")
+    assert answer.status_code == 200
+    assert answer.text.lstrip().startswith(f'<tr id="visit-{gone_at_leat.id}"')
+    assert "no longer exists in Leat" in answer.text
+    assert "Record again" in answer.text
+    assert "Set aside" in answer.text
+    record = the_record(app)
+    assert record.status is Delivery.ATTENTION
+    assert record.pending.fields["source"] == "Corrected"  # kept, not undone
+
+
+def test_record_again_makes_the_visit_anew_with_the_latest_values(
+    client, app, sandbox, sandbox_leat, gone_at_leat
+):
+    save_source(client, gone_at_leat, "Corrected")
+    token = TOKEN.search(client.get("/visits").text).group(1)
+    answer = client.post(
+        f"/visits/{gone_at_leat.id}/record-again", data={"csrf_token": token}, headers=HTMX
+    )
+    assert answer.status_code == 200
+    assert "recorded again in Leat" in answer.text
+    record = the_record(app)
+    assert record.status is Delivery.CONFIRMED
+    assert record.leat_uuid != gone_at_leat.leat_uuid
+    assert record.external_id != gone_at_leat.external_id  # the portal's own is renewed
+    anew = sandbox_leat.get_visit(record.leat_uuid)
+    assert (anew.source, anew.contact.uuid) == ("Corrected", seed.CONTACT_BRAM)
+    assert anew.starts_at == datetime.fromisoformat(gone_at_leat.snapshot["starts_at"])
+
+
+def test_set_aside_keeps_the_record_and_sends_nothing(client, app, sandbox, gone_at_leat):
+    save_source(client, gone_at_leat, "Corrected")
+    token = TOKEN.search(client.get("/visits").text).group(1)
+    answer = client.post(
+        f"/visits/{gone_at_leat.id}/set-aside", data={"csrf_token": token}, headers=HTMX
+    )
+    assert answer.status_code == 200
+    assert "Set aside — not in Leat" in answer.text
+    assert "Retry now" not in answer.text
+    assert the_record(app).status is Delivery.SET_ASIDE
+    drain(app)
+    assert the_record(app).status is Delivery.SET_ASIDE  # the worker leaves it alone

@@ -274,7 +274,11 @@ class LeatClient:
                 },
             )
         if not 200 <= response.status_code < 300:
-            raise _status_error(response)
+            error = _status_error(response)
+            if template == VISIT and error.kind is errors.ErrorKind.NOT_FOUND:
+                # A bare 404 for a visit's own URL: the visit is gone, as 60013 says.
+                error.kind = errors.ErrorKind.VISIT_GONE
+            raise error
         return _json_object(response)
 
 

@@ -113,7 +113,7 @@ def deliver(record: VisitRecord, *, first: bool = False) -> Outcome:
             _wait(record, exc)
             return Outcome(Result.PENDING, record, reason=Reason.of(exc))
         reason, field_reasons = refusal(exc)
-        if first:
+        if first and exc.kind is not ErrorKind.VISIT_GONE:
             return Outcome.refused(_undo(record), reason, field_reasons)
         return _needs_attention(record, Reason.of(exc), field_reasons)
     except NotOurs:

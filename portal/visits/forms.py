@@ -160,6 +160,14 @@ class EditVisitForm(VisitFieldsForm):
         changed = {}
         for name in EDITABLE_VISIT_FIELDS:
             value = getattr(self, name).data
-            if value not in (None, "") and value != getattr(self.visit, name):
+            if value not in (None, "") and value != _as_shown(getattr(self.visit, name)):
                 changed[name] = value
         return changed
+
+
+def _as_shown(value):
+    """A time as the editor shows it (to the minute): an untouched field whose visit
+    has seconds (an empty Starts at is the second of recording) is no change."""
+    if isinstance(value, datetime):
+        return value.replace(second=0, microsecond=0)
+    return value

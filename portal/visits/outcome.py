@@ -37,6 +37,7 @@ class Note(StrEnum):
     ALREADY_CONFIRMED = "already_confirmed"  # a retry found nothing left to send
     NOTHING_CHANGED = "nothing_changed"  # a save without changes: nothing was sent
     IN_HAND = "in_hand"  # another sender holds the record and sends the latest values
+    SET_ASIDE = "set_aside"  # kept in the portal, never sent
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,7 @@ class Outcome:
             Delivery.CONFIRMED: Result.CONFIRMED,
             Delivery.PENDING: Result.PENDING,
             Delivery.ATTENTION: Result.REFUSED,
+            Delivery.SET_ASIDE: Result.REFUSED,
         }[record.status]
         reason = None if result is Result.CONFIRMED else Reason.of_record(record)
         return cls(result, record, reason=reason, note=note)

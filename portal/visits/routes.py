@@ -13,6 +13,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from ..auth import current_manager
 from ..htmx import is_partial
 from ..leat import LeatError
+from ..models import Delivery
 from . import queries, service
 from .forms import CreateVisitForm, EditVisitForm
 from .outcome import Outcome, Reason, Result
@@ -79,6 +80,20 @@ def retry(record_id: int):
     return render_outcome("retry", service.retry(row.record))
 
 
+@bp.post("/visits/<int:record_id>/record-again")
+def record_again(record_id: int):
+    """A visit deleted at Leat: record it there anew from what the portal knows."""
+    row = row_or_404(record_id)
+    return render_outcome("record_again", service.record_again(row.record))
+
+
+@bp.post("/visits/<int:record_id>/set-aside")
+def set_aside(record_id: int):
+    """Leave a refused visit out of Leat; it stays in the list, marked."""
+    row = row_or_404(record_id)
+    return render_outcome("set_aside", service.set_aside(row.record))
+
+
 @bp.get("/visits/<int:record_id>")
 def show(record_id: int):
     """Cancel: the row as it is now, without asking Leat."""
@@ -93,8 +108,14 @@ def show(record_id: int):
 
 def render_outcome(action: str, outcome: Outcome, form=None):
     """The one answer to a create, a save or a retry, in either shape."""
-    if outcome.result is Result.REFUSED and form is not None:
+    needs_attention = outcome.record is not None and outcome.record.status is Delivery.ATTENTION
+    if (
+        outcome.result is Result.REFUSED
+        and form is not None
+        and (outcome.field_reasons or not needs_attention)
+    ):
         # The manager can correct it: the form again, with what they typed and why.
+        # (A refusal about no field, such as a visit deleted at Leat, is told on its row.)
         row = service.row_for(outcome.record, shop_names()) if outcome.record else None
         place_reasons(form, outcome)
         return form_answer(action, form, 422, row=row)

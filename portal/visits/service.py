@@ -73,10 +73,13 @@ class NewVisit:
 EXTERNAL_ID_IN_USE = (Reason(PortalReason.EXTERNAL_ID_IN_USE),)
 
 
+PORTAL_EXTERNAL_ID = "portal-"
+
+
 def new_external_id() -> str:
     # Every create carries an external_id: the key that tells, after a lost answer,
     # whether Leat made the visit.
-    return f"portal-{uuid.uuid4()}"
+    return f"{PORTAL_EXTERNAL_ID}{uuid.uuid4()}"
 
 
 def create(new: NewVisit, manager: Manager) -> Outcome:
@@ -179,6 +182,34 @@ def retry(record: VisitRecord) -> Outcome:
         record.status = Delivery.PENDING
         db.session.commit()
     return _send_now(record)
+
+
+def record_again(record: VisitRecord) -> Outcome:
+    """The visit is gone at Leat (deleted there): make it anew from what the record
+    means, as a create. A portal-made external_id is replaced, since the gone visit
+    may still hold it; a manager's own is kept."""
+    if record.status is not Delivery.ATTENTION or record.leat_uuid is None:
+        return Outcome.of_record(record)
+    visit = intended_visit(record)
+    if record.external_id is None or record.external_id.startswith(PORTAL_EXTERNAL_ID):
+        record.external_id = new_external_id()
+    fields = {"source": visit.source, "starts_at": visit.starts_at, "ends_at": visit.ends_at}
+    record.pending = delivery.new_create(record.external_id, fields)
+    record.leat_uuid = record.snapshot = None
+    record.attempts = 0  # nothing of this create was sent yet: no look-up first
+    record.status = Delivery.PENDING
+    record.clear_error()
+    db.session.commit()
+    return _send_now(record)
+
+
+def set_aside(record: VisitRecord) -> Outcome:
+    """Leave a refused record out of Leat for good; it stays in the list, marked."""
+    if record.status is Delivery.ATTENTION:
+        record.status = Delivery.SET_ASIDE
+        record.claimed_until = record.next_attempt_at = None
+        db.session.commit()
+    return Outcome.of_record(record, note=Note.SET_ASIDE)
 
 
 def _send_now(record: VisitRecord, *, first: bool = False) -> Outcome:

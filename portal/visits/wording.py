@@ -38,7 +38,10 @@ REASONS = {
         "Try again; if it persists, tell your administrator."
     ),
     ErrorKind.SHOP_NOT_FOUND: "Leat does not know this shop (any more). Choose another.",
-    ErrorKind.VISIT_GONE: "This visit no longer exists in Leat.",
+    ErrorKind.VISIT_GONE: (
+        "This visit no longer exists in Leat (it was deleted there). "
+        "Record it again, or set it aside."
+    ),
     ErrorKind.NOT_FOUND: "Leat does not know this item (any more).",
     ErrorKind.CONTACT_LIMIT: (
         "Leat cannot add more contacts: the account's contact limit is reached. "
@@ -99,6 +102,7 @@ DONE = {
     "create": "Visit of {contact} at {shop} recorded.",
     "save": "Visit of {contact} saved.",
     "retry": "Visit of {contact} is now in Leat.",
+    "record_again": "Visit of {contact} recorded again in Leat.",
 }
 
 
@@ -107,6 +111,11 @@ def outcome_message(action: str, outcome: Outcome, row: VisitRow) -> tuple[str, 
     contact, shop = row.contact_label, row.shop_name
     if outcome.note is Note.ALREADY_CONFIRMED:
         return f"Leat already has the visit of {contact}; nothing was sent again.", Tone.DONE
+    if outcome.note is Note.SET_ASIDE:
+        return (
+            f"The visit of {contact} is set aside: it stays in this list and is not sent to Leat.",
+            Tone.DONE,
+        )
     if outcome.note is Note.NOTHING_CHANGED:
         return f"Nothing changed in the visit of {contact}, so nothing was sent.", Tone.DONE
     if outcome.result is Result.CONFIRMED:
