@@ -203,6 +203,20 @@ class VisitRecord(db.Model):
         self.snapshot_at = utcnow()
 
 
+class DeliveryPause(db.Model):
+    """While Leat refuses the portal as a whole (token, account, too many requests,
+    maintenance), every delivery waits: the worker sends one record as a probe when
+    ``until`` comes, not every record. One row at most; none when Leat is fine."""
+
+    __tablename__ = "delivery_pauses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))  # an ErrorKind's value
+    since: Mapped[datetime] = mapped_column(UTCDateTime())
+    until: Mapped[datetime] = mapped_column(UTCDateTime())
+    probes: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
 class UsedLaunchToken(db.Model):
     """The ``jti`` of every launch token used, kept until it expires: each works once."""
 

@@ -28,6 +28,7 @@ from portal.leat_sandbox import (
     create_sandbox_app,
     serve_in_thread,
 )
+from portal.models import DeliveryPause, VisitRecord, utcnow
 
 # -- the Leat sandbox ------------------------------------------------------------
 
@@ -129,6 +130,15 @@ def launch_path(manager_id="anna@example.com", name="Anna", shops=("*",)) -> str
     """A fresh launch link's path, as the intranet would sign it."""
     token = mint(LAUNCH_SECRET, manager_id=manager_id, name=name, shops=shops)
     return f"/launch?token={token}"
+
+
+def make_everything_due() -> None:
+    """What time does for the worker, at once: every waiting record and any pause of
+    the queue due now (inside an app context)."""
+    now = utcnow()
+    db.session.execute(db.update(VisitRecord).values(next_attempt_at=None))
+    db.session.execute(db.update(DeliveryPause).values(until=now))
+    db.session.commit()
 
 
 def portal_config(tmp_path: Path, database: str, sandbox: SandboxServer) -> dict:

@@ -8,10 +8,12 @@ submission, never two.
 
 from __future__ import annotations
 
+import html
 import re
 import socket
 
 import pytest
+from conftest import make_everything_due
 
 from portal.database import db
 from portal.leat import ErrorKind, LeatClient
@@ -101,8 +103,7 @@ def records(app) -> list[VisitRecord]:
 def drain(app) -> None:
     """What the worker does, with every waiting record made due at once."""
     with app.app_context():
-        db.session.execute(db.update(VisitRecord).values(next_attempt_at=None))
-        db.session.commit()
+        make_everything_due()
         delivery.drain()
 
 
@@ -169,7 +170,8 @@ def test_create_when_leat_fails(portal, client, sandbox, sandbox_leat, name):
         assert sandbox_leat.list_visits().total == 0
 
 
-@pytest.mark.parametrize("name", FAULTS)
+# A 404 to a visit's own URL means the visit is gone at Leat: test_visits_true_in_leat.py.
+@pytest.mark.parametrize("name", [name for name in FAULTS if name != "404"])
 def test_edit_when_leat_fails(portal, client, sandbox, sandbox_leat, name):
     _fault, message, outcome = FAULTS[name]
     token = csrf(client)
@@ -296,7 +298,7 @@ def test_a_refused_token_shows_a_banner_and_items_wait(portal, client, sandbox):
     drain(portal)
     (record,) = records(portal)
     assert record.status == Delivery.PENDING
-    page = client.get("/visits").text
+    page = html.unescape(client.get("/visits").text)
     assert "The portal's Leat token is invalid or expired — ask your administrator" in page
 
 

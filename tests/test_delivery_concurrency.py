@@ -7,7 +7,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
-from conftest import launch_path
+from conftest import launch_path, make_everything_due
 
 from portal.database import db
 from portal.leat_sandbox import MAINTENANCE_PAGE, Fault, seed
@@ -31,8 +31,7 @@ def count(app, **where) -> int:
 def make_due_and_drain(app) -> None:
     with app.app_context():
         for _ in range(10):  # a delivery can itself fail once more; bounded
-            db.session.execute(db.update(VisitRecord).values(next_attempt_at=None))
-            db.session.commit()
+            make_everything_due()
             if delivery.drain() == 0:
                 return
 
@@ -144,8 +143,7 @@ def test_two_workers_draining_one_queue_send_each_item_once(client, app, sandbox
     sandbox.faults.clear()
     before = sandbox.faults.calls[("POST", "/visits")]
     with app.app_context():
-        db.session.execute(db.update(VisitRecord).values(next_attempt_at=None))
-        db.session.commit()
+        make_everything_due()
 
     delivered = []
 

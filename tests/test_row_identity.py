@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from conftest import make_everything_due
 from playwright.sync_api import expect
 
 from portal.database import db
@@ -28,8 +29,7 @@ def the_record(app) -> VisitRecord:
 def deliver_behind_the_page(app) -> None:
     """The worker delivers everything that waits, while the manager's page stays open."""
     with app.app_context():
-        db.session.execute(db.update(VisitRecord).values(next_attempt_at=None))
-        db.session.commit()
+        make_everything_due()
         assert delivery.drain() == 1
 
 

@@ -3,13 +3,14 @@ and a visit found by its external_id adopted only when it is provably this recor
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import launch_path
+from conftest import launch_path, make_everything_due
 
 from portal.database import db
 from portal.leat_sandbox import MAINTENANCE_PAGE, Fault, seed
@@ -31,8 +32,7 @@ def the_record(app) -> VisitRecord:
 
 def drain(app) -> None:
     with app.app_context():
-        db.session.execute(db.update(VisitRecord).values(next_attempt_at=None))
-        db.session.commit()
+        make_everything_due()
         delivery.drain()
 
 
@@ -371,3 +371,57 @@ def test_set_aside_keeps_the_record_and_sends_nothing(client, app, sandbox, gone
     assert the_record(app).status is Delivery.SET_ASIDE
     drain(app)
     assert the_record(app).status is Delivery.SET_ASIDE  # the worker leaves it alone
+
+
+# -- a queue that waits sensibly --------------------------------------------------------------
+
+PAUSING_FAULTS = {
+    "token refused": (
+        Fault(status=401, body='{"message": "Unauthenticated."}'),
+        "token is invalid or expired",
+    ),
+    "maintenance": (MAINTENANCE_PAGE, "Leat is down for maintenance. Since"),
+    "too many requests": (
+        Fault(status=429, body='{"message": "Too Many Attempts."}'),
+        "Leat asked the portal to slow down",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PAUSING_FAULTS))
+def test_leat_refusing_the_portal_pauses_the_queue_and_one_probe_tries(
+    app, client, sandbox, sandbox_leat, name
+):
+    fault, says = PAUSING_FAULTS[name]
+    sandbox.faults.inject(fault, method="POST", path="/visits", times=None)
+    for contact in (seed.CONTACT_ANNA, seed.CONTACT_BRAM, seed.CONTACT_EMMA):
+        create(client, contact=contact, shop=seed.SHOP_UTRECHT)
+    page = html.unescape(client.get("/visits").text)
+    assert says in page  # why it waits, and since when
+    assert "3 visits wait for Leat" in page
+
+    sandbox.faults.calls.clear()
+    with app.app_context():
+        assert delivery.drain() == 0  # paused: nothing is sent before the pause ends
+        make_everything_due()
+        assert delivery.drain() == 1  # then one record, as a probe
+    assert sandbox.faults.calls[("POST", "/visits")] == 1
+
+    sandbox.faults.clear()  # Leat takes the portal again
+    drain(app)  # the probe succeeds, and the others follow in the same round
+    assert sandbox_leat.list_visits().total == 3
+    page = html.unescape(client.get("/visits").text)
+    assert says not in page
+    assert "wait for Leat" not in page
+
+
+def test_a_refusal_of_one_visit_is_never_retried_by_itself(app, client, sandbox, sandbox_leat):
+    # More faults than the client's retries of a GET: the first attempt waits.
+    sandbox.faults.inject(MAINTENANCE_PAGE, method="GET", path="/contacts", times=3)
+    create(client, contact="nobody@example.com", shop=seed.SHOP_UTRECHT)
+    drain(app)  # Leat is back and has no such contact: a refusal
+    assert the_record(app).status is Delivery.ATTENTION
+    sandbox.faults.calls.clear()
+    for _ in range(3):
+        drain(app)
+    assert sum(sandbox.faults.calls.values()) == 0

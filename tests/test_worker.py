@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import LAUNCH_SECRET
+from conftest import LAUNCH_SECRET, make_everything_due
 
 from portal.database import db
 from portal.leat_sandbox import MAINTENANCE_PAGE, seed
@@ -45,8 +45,7 @@ def test_the_worker_delivers_what_waits_and_stops_on_sigterm(client, app, sandbo
     data = {"csrf_token": token.group(1), "contact": seed.CONTACT_DAAN, "shop": seed.SHOP_WEBSHOP}
     assert "Pending" in client.post("/visits", data=data, headers=HTMX).text
     with app.app_context():
-        db.session.execute(db.update(VisitRecord).values(next_attempt_at=None))
-        db.session.commit()
+        make_everything_due()
 
     command = worker_command()
     assert command[:4] == ["flask", "--app", "wsgi", "leat-sync"]

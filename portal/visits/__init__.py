@@ -12,7 +12,7 @@ from .row_cache import EXTENSION as ROW_CACHE
 from .row_cache import RowCache, row_html
 from .service import ShopCache
 from .times import to_wall
-from .wording import reason_text
+from .wording import pause_reason, reason_text
 from .worker import leat_sync
 
 
@@ -57,5 +57,6 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(local_clock, "local_clock")
     app.add_template_filter(reason_text, "reason_text")
+    app.add_template_filter(pause_reason, "pause_reason")
     app.register_blueprint(bp)
     app.cli.add_command(leat_sync)

@@ -26,6 +26,7 @@ from ..database import db
 from ..leat import ErrorKind, LeatError, LeatRateLimited, LeatValidationError, Visit
 from ..leat.binding import leat
 from ..models import ChangeKind, Delivery, PendingChange, VisitRecord, utcnow
+from . import pause
 from .outcome import Outcome, PortalReason, Reason, Result
 
 log = logging.getLogger(__name__)
@@ -111,6 +112,8 @@ def deliver(record: VisitRecord, *, first: bool = False) -> Outcome:
     except LeatError as exc:
         if exc.transient:
             _wait(record, exc)
+            if exc.kind in pause.PAUSING:
+                pause.begin_or_extend(exc)
             return Outcome(Result.PENDING, record, reason=Reason.of(exc))
         reason, field_reasons = refusal(exc)
         if first and exc.kind is not ErrorKind.VISIT_GONE:
@@ -129,6 +132,7 @@ def deliver(record: VisitRecord, *, first: bool = False) -> Outcome:
     record.clear_error()
     record.claimed_until = record.next_attempt_at = None
     try:
+        pause.lift()  # (its statement flushes the record too: inside the try)
         db.session.commit()
     except IntegrityError:
         # Leat confirmed a visit this database cannot hold beside another record (the
@@ -159,6 +163,7 @@ def _needs_attention(record: VisitRecord, reason: Reason, field_reasons) -> Outc
     record.status = Delivery.ATTENTION
     record.note_error(reason.kind, reason.code, reason.message)
     record.claimed_until = None
+    pause.lift()  # Leat answered: whatever paused the queue is over
     db.session.commit()
     return Outcome.refused(record, reason, field_reasons)
 
@@ -316,6 +321,7 @@ def _undo(record: VisitRecord) -> VisitRecord | None:
     """Take back a first attempt Leat refused: a create is forgotten, an edit gives way
     to the change it replaced. The record, or None when nothing is left of it."""
     previous = record.pending.previous
+    pause.lift()  # Leat answered: whatever paused the queue is over
     if record.pending.kind is ChangeKind.CREATE:
         db.session.delete(record)
         db.session.commit()
@@ -328,17 +334,36 @@ def _undo(record: VisitRecord) -> VisitRecord | None:
 
 
 def drain(limit: int | None = None, should_stop=lambda: False) -> int:
-    """Deliver every due record (up to ``limit``); the number attempted."""
+    """Deliver every due record (up to ``limit``); the number attempted. While the
+    queue is paused, nothing until the pause ends; then one record goes first, as a
+    probe, and the rest follow only if Leat took it."""
+    paused = pause.current()
+    if paused is not None and paused.until > utcnow():
+        return 0
     done = 0
     while (limit is None or done < limit) and not should_stop():
         record = claim_next_due()
         if record is None:
             return done
         try:
-            deliver(record)
+            outcome = deliver(record)
         except Exception:
             # Never let one record stop the queue; its claim runs out and it is tried again.
             log.exception("delivery of record %s failed unexpectedly", record.id)
             db.session.rollback()
+            outcome = None
         done += 1
+        if paused is not None:
+            if outcome is None or outcome.result is Result.PENDING:
+                if not _refused_again(outcome):
+                    pause.extend_after_failed_probe()
+                return done
+            paused = None  # Leat answered the probe: the others follow
     return done
+
+
+def _refused_again(outcome: Outcome | None) -> bool:
+    """A probe that Leat refused as a whole again (deliver has made the pause longer)."""
+    return (
+        outcome is not None and outcome.reason is not None and outcome.reason.kind in pause.PAUSING
+    )

@@ -5,15 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 
 from ..auth import Manager
 from ..database import db
 from ..leat import ErrorKind
-from ..models import Delivery, VisitRecord
+from ..models import Delivery, DeliveryPause, VisitRecord
+from . import pause
 
 VISITS_PER_PAGE = 50
-# Failures that stop every delivery until an administrator acts.
+# Pauses that last until an administrator acts.
 CONFIGURATION_KINDS = (ErrorKind.AUTH, ErrorKind.ACCOUNT_INACTIVE, ErrorKind.NO_ACCESS)
 
 
@@ -48,18 +49,20 @@ def page_of_records(page: int, manager: Manager):
 class Queue:
     count: int
     oldest: datetime | None
-    token_refused: bool
+    # Why every delivery waits, since when and until when (None: nothing pauses them).
+    paused: DeliveryPause | None
+
+    @property
+    def needs_administrator(self) -> bool:
+        return self.paused is not None and self.paused.kind in CONFIGURATION_KINDS
 
 
 def waiting(manager: Manager) -> Queue:
-    """How many of the manager's records wait for Leat, since when, and whether the
-    portal's token is what they wait for."""
-    query = select(
-        func.count(VisitRecord.id),
-        func.min(VisitRecord.updated_at),
-        func.max(case((VisitRecord.error_kind.in_(CONFIGURATION_KINDS), 1), else_=0)),
-    ).where(VisitRecord.status == Delivery.PENDING)
-    count, oldest, auth = db.session.execute(_of_manager(query, manager)).one()
+    """How many of the manager's records wait for Leat, since when, and why."""
+    query = select(func.count(VisitRecord.id), func.min(VisitRecord.updated_at)).where(
+        VisitRecord.status == Delivery.PENDING
+    )
+    count, oldest = db.session.execute(_of_manager(query, manager)).one()
     if oldest is not None and oldest.tzinfo is None:
         oldest = oldest.replace(tzinfo=UTC)
-    return Queue(count=count, oldest=oldest, token_refused=bool(auth))
+    return Queue(count=count, oldest=oldest, paused=pause.current())

@@ -11,7 +11,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from ..leat import ErrorKind
-from .outcome import Note, Outcome, PortalReason, Reason, Result
+from .outcome import Note, Outcome, PortalReason, Reason, Result, reason_kind
 from .service import VisitRow
 
 AUTH = (
@@ -131,3 +131,19 @@ def outcome_message(action: str, outcome: Outcome, row: VisitRow) -> tuple[str, 
         f"Leat did not accept the visit of {contact}: {reason_text(outcome.reason)}",
         Tone.REFUSED,
     )
+
+
+PAUSES = {
+    ErrorKind.AUTH: "The portal's Leat token is invalid or expired — ask your administrator.",
+    ErrorKind.ACCOUNT_INACTIVE: "The portal's Leat account is inactive — ask your administrator.",
+    ErrorKind.NO_ACCESS: (
+        "The portal's Leat token has no access to this Leat account — ask your administrator."
+    ),
+    ErrorKind.MAINTENANCE: "Leat is down for maintenance.",
+    ErrorKind.RATE_LIMITED: "Leat asked the portal to slow down (too many requests).",
+}
+
+
+def pause_reason(kind: str) -> str:
+    """Why every delivery waits, for the page's queue status."""
+    return PAUSES.get(reason_kind(kind), "Leat is not taking visits at the moment.")
