@@ -47,9 +47,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.setdefault("COMPRESS_BR_LEVEL", 4)
     Compress(app)
 
-    from . import auth, health, observability, security, static_assets, visits
+    from . import auth, errors, health, observability, security, static_assets, visits
 
     observability.init_app(app)
+    errors.init_app(app)
 
     # The sign-in check runs before the CSRF check: without a session the answer
     # is "sign in", not "this page expired".

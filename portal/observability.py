@@ -18,7 +18,17 @@ from flask import Flask, g, has_request_context, request
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # Fields a log call may add with ``extra=``; everything else is the logger's own.
-FIELDS = ("method", "path", "status", "duration_ms", "retries", "record", "outcome", "fields")
+FIELDS = (
+    "method",
+    "path",
+    "status",
+    "duration_ms",
+    "retries",
+    "record",
+    "outcome",
+    "fields",
+    "traceback",
+)
 
 
 class JsonLines(logging.Formatter):

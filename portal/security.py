@@ -1,20 +1,23 @@
-"""Cookies, headers and CSRF: safe on its own origin and inside the intranet's iframe."""
+"""Cookies, headers, CSRF and the request-size limit: safe on its own origin and inside
+the intranet's iframe."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Flask, render_template, request
-from flask_wtf.csrf import CSRFError, CSRFProtect
+from flask import Flask, request
+from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
-
-from .htmx import is_partial
 
 csrf = CSRFProtect()
 
 # No inline script or style anywhere: everything comes from the portal's own origin.
 BASE_POLICY = "default-src 'self'; base-uri 'self'; form-action 'self'"
 HSTS = "max-age=63072000; includeSubDomains"
+# The largest request body the portal reads. Its forms are a few hundred bytes; a
+# body beyond this is refused with 413 (answered by portal/errors.py) before any of
+# it is parsed, so nobody can make a worker buffer megabytes of form data.
+MAX_REQUEST_BYTES = 64 * 1024
 
 
 def init_app(app: Flask) -> None:
@@ -36,6 +39,7 @@ def init_app(app: Flask) -> None:
         PERMANENT_SESSION_LIFETIME=lifetime,
         # A CSRF token lives as long as the session: no surprise expiry mid-shift.
         WTF_CSRF_TIME_LIMIT=int(lifetime.total_seconds()),
+        MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
     )
     csrf.init_app(app)
 
@@ -58,13 +62,3 @@ def init_app(app: Flask) -> None:
         if request.is_secure:
             response.headers.setdefault("Strict-Transport-Security", HSTS)
         return response
-
-    @app.errorhandler(CSRFError)
-    def csrf_failed(error):
-        # The form's token no longer matches the session (it expired, or the page is
-        # old): say so and offer the way out, rather than a bare 400. An htmx request
-        # shows it in the page's announcer, leaving the form and what was typed alone.
-        if is_partial():
-            headers = {"HX-Retarget": "#announcer", "HX-Reswap": "innerHTML"}
-            return render_template("_csrf_error.html"), 400, headers
-        return render_template("csrf_error.html"), 400

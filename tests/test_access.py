@@ -60,7 +60,7 @@ def test_without_a_session_an_htmx_request_gets_a_fragment(anonymous):
     assert response.status_code == 401
     assert "<html" not in response.text
     assert "session has ended" in response.text
-    assert response.headers["HX-Retarget"] == "#announcer"
+    assert response.headers["HX-Retarget"] == "#alerts"
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,14 @@ SECRET = "launch-secret-for-tests-only-0123456789"
 NOW = int(time.time())
 
 
+@pytest.fixture(autouse=True)
+def _now():
+    # verify() reads the clock: NOW must be each test's time, not the collection's,
+    # or a suite that reaches this file 90 s after collecting fails the future-iat test.
+    global NOW
+    NOW = int(time.time())
+
+
 def claims(**overrides):
     base = {
         "sub": "anna@example.com",

@@ -375,10 +375,10 @@ def test_a_create_without_the_csrf_token_is_refused_with_a_way_out(client, sandb
     assert sandbox_leat.list_visits().total == 0
 
 
-def test_an_htmx_request_without_the_token_is_shown_in_the_announcer(client):
+def test_an_htmx_request_without_the_token_is_shown_in_the_message_area(client):
     response = client.post("/visits", data=visit_fields(), headers=HTMX)
     assert response.status_code == 400
-    assert response.headers["HX-Retarget"] == "#announcer"
+    assert response.headers["HX-Retarget"] == "#alerts"
     assert "<html" not in response.text
 
 

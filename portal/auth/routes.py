@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
 from .. import demo
-from ..htmx import is_partial
 from . import tokens
 from .launch import LaunchRefused, verify
 from .manager import current_manager, sign_in, sign_out
@@ -44,11 +43,9 @@ def require_manager():
     """Before every request: no session, no portal (except the public endpoints)."""
     if request.endpoint in PUBLIC_ENDPOINTS or current_manager() is not None:
         return None
-    if is_partial():
-        # Said in the page's announcer; the form and what was typed stay in place.
-        headers = {"HX-Retarget": "#announcer", "HX-Reswap": "innerHTML"}
-        return render_template("auth/_session_ended.html"), 401, headers
-    return render_template("auth/sign_in.html", demo_link=demo_link()), 401
+    # portal/errors.py answers: a page on how to sign in, or, to htmx, "your session has
+    # ended" in the message area, leaving the form and what was typed in place.
+    abort(401)
 
 
 def demo_link() -> str | None:
