@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import queue
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -18,10 +19,11 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -33,10 +35,12 @@ from portal.leat_sandbox import (
     CONTACTS,
     DEFAULT_TOKEN,
     IN_PROCESS_BASE_URL,
+    MAINTENANCE_PAGE,
     SHOP_AMSTERDAM,
     SHOP_UTRECHT,
     SHOP_WEBSHOP,
     SHOPS,
+    Fault,
     SandboxAdapter,
     create_sandbox_app,
     serve_in_thread,
@@ -977,6 +981,65 @@ def test_a_session_keeps_one_connection(sandbox, sandbox_api, http):
     assert refused.status_code == 401
     assert http.get(sandbox_api("/shops"), timeout=TIMEOUT).status_code == 200
     assert sandbox.connections_accepted == 1
+
+
+def test_stopping_does_not_wait_for_idle_or_unfinished_connections(sandbox_app):
+    server = serve_in_thread(sandbox_app)
+    url = server.base_url + API_PREFIX + "/shops"
+    address = (urlsplit(url).hostname, urlsplit(url).port)
+    with (
+        socket.create_connection(address, timeout=TIMEOUT) as idle,
+        socket.create_connection(address, timeout=TIMEOUT) as unfinished,
+        requests.Session() as kept_alive,
+    ):
+        unfinished.sendall(b"GET /api/v3/oauth/clients/shops HTTP/1.1\r\nHost: sandbox\r\n")
+        kept_alive.headers["Authorization"] = f"Bearer {DEFAULT_TOKEN}"
+        assert kept_alive.get(url, timeout=TIMEOUT).status_code == 200
+        started = time.monotonic()
+        server.stop()
+        assert time.monotonic() - started < 1
+        # Each was closed by the server (an empty read), none left waiting.
+        assert (idle.recv(1), unfinished.recv(1)) == (b"", b"")
+        with pytest.raises(requests.ConnectionError):
+            kept_alive.get(url, timeout=TIMEOUT)
+    # Only a connection that sent a whole request counts.
+    assert server.connections_accepted == 1
+
+
+def test_a_call_being_answered_when_the_server_stops_gets_its_answer(sandbox, http, sandbox_api):
+    sandbox.faults.inject(Fault(delay=0.3), path="/shops")
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        answer = pool.submit(http.get, sandbox_api("/shops"), timeout=TIMEOUT)
+        deadline = time.monotonic() + TIMEOUT
+        while not sandbox.faults.faults_served and time.monotonic() < deadline:
+            time.sleep(0.01)
+        sandbox.stop()
+        assert answer.result().status_code == 200
+
+
+def test_a_committed_fault_makes_the_visit_whatever_the_answer(sandbox, http, sandbox_api):
+    sandbox.faults.inject(Fault(commit=True, drop=True), method="POST")
+    with pytest.raises(requests.ConnectionError):
+        create(http, sandbox_api, external_id="dropped")
+    sandbox.faults.inject(replace(MAINTENANCE_PAGE, commit=True), method="POST")
+    replaced = create(http, sandbox_api, external_id="replaced")
+    assert (replaced.status_code, replaced.headers["Content-Type"]) == (503, "text/html")
+    made = {v["external_id"] for v in list_visits(http, sandbox_api)["data"]}
+    assert made == {"dropped", "replaced"}
+
+
+def test_any_wsgi_app_is_served_with_the_headers_it_was_sent():
+    # The browser tests serve the portal itself, whose ProxyFix reads these.
+    def echo(environ, start_response):
+        body = environ.get("HTTP_X_FORWARDED_PROTO", "").encode()
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [body]
+
+    with serve_in_thread(echo) as server:
+        response = requests.get(
+            server.base_url + "/", headers={"X-Forwarded-Proto": "https"}, timeout=TIMEOUT
+        )
+    assert response.text == "https"
 
 
 # -- the in-process transport --------------------------------------------------------
