@@ -37,7 +37,6 @@ CONTACT_NOT_FOUND: Final = 55031
 MAX_TEXT_LENGTH: Final = 255
 DEFAULT_LIMIT: Final = 30
 VISIT_LIMITS: Final = (0, 500)
-CONTACT_LIMITS: Final = (1, 100)
 
 # Laravel's messages; "{field}" is the field name with spaces, as Laravel shows it.
 REQUIRED: Final = "The {field} field is required."
@@ -514,15 +513,6 @@ def show_contact(uuid: str) -> tuple[Response, int]:
     if contact is None:
         raise contact_not_found()
     return one(contact_json(contact))
-
-
-@bp.get("/contacts")
-def list_contacts() -> dict[str, Any]:
-    errors = FieldErrors()
-    page, limit = page_and_limit(request_input(), CONTACT_LIMITS, errors)
-    errors.raise_if_any()
-    contacts, total = store().list_contacts(offset=(page - 1) * limit, limit=limit)
-    return paginated([contact_json(c) for c in contacts], total, page, limit)
 
 
 @bp.post("/visits")

@@ -93,11 +93,11 @@ class FaultInjector:
         with self._lock:
             self._rules.append(_Rule(method, path, fault, times, chance))
 
-    def chaos(self, faults: Iterable[Fault], *, rate: float, method=None, path=None) -> None:
-        """Each matching call meets one of ``faults`` with probability ``rate``."""
+    def chaos(self, faults: Iterable[Fault], *, rate: float) -> None:
+        """Each call meets one of ``faults`` with probability ``rate``."""
         faults = list(faults)
         for fault in faults:
-            self.inject(fault, method=method, path=path, times=None, chance=rate / len(faults))
+            self.inject(fault, times=None, chance=rate / len(faults))
 
     def clear(self) -> None:
         with self._lock:

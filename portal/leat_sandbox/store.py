@@ -189,17 +189,6 @@ class SandboxStore:
             ).fetchone()
         return dict(row)
 
-    def list_contacts(self, *, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
-        with self._reading() as connection:
-            total = connection.execute("SELECT count(*) FROM contacts").fetchone()[0]
-            rows = []
-            if limit and offset < total:
-                rows = connection.execute(
-                    "SELECT uuid, email, created_at FROM contacts ORDER BY id LIMIT ? OFFSET ?",
-                    (limit, offset),
-                ).fetchall()
-        return [dict(row) for row in rows], total
-
     def _one_contact(self, where: str, value: str) -> dict[str, Any] | None:
         with self._connect() as connection:
             row = connection.execute(
