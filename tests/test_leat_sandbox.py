@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import queue
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -18,10 +19,11 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -33,15 +35,26 @@ from portal.leat_sandbox import (
     CONTACTS,
     DEFAULT_TOKEN,
     IN_PROCESS_BASE_URL,
+    MAINTENANCE_PAGE,
     SHOP_AMSTERDAM,
     SHOP_UTRECHT,
     SHOP_WEBSHOP,
     SHOPS,
+    AccountState,
+    ErrorStyle,
+    Fault,
     SandboxAdapter,
     create_sandbox_app,
     serve_in_thread,
 )
-from portal.leat_sandbox.app import API_PREFIX, EXTENSION
+from portal.leat_sandbox.app import (
+    ACCOUNT_CONFIG,
+    API_PREFIX,
+    CONTACT_LIMIT_CONFIG,
+    DROP_OFFSETS_CONFIG,
+    ERROR_STYLE_CONFIG,
+    EXTENSION,
+)
 from portal.leat_sandbox.store import DuplicateExternalId, SandboxStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -96,7 +109,6 @@ ENDPOINTS = [
     ("GET", "/contacts/find-one-by?email=anna.devries@example.com"),
     ("GET", "/contacts/find-or-create?email=anna.devries@example.com"),
     ("GET", f"/contacts/{CONTACT_ANNA}"),
-    ("GET", "/contacts"),
     ("POST", "/visits"),
     ("GET", "/visits"),
     ("GET", f"/visits/{UNKNOWN}"),
@@ -356,35 +368,6 @@ def test_find_or_create_finds_or_creates_once(http, sandbox_api):
     assert again.json()["data"]["uuid"] == contact["uuid"]
     shown = http.get(sandbox_api(f"/contacts/{contact['uuid']}"), timeout=TIMEOUT)
     assert shown.json()["data"]["email"] == email
-
-
-def test_list_contacts_pages(http, sandbox_api):
-    everyone = http.get(sandbox_api("/contacts"), timeout=TIMEOUT).json()
-    assert [c["email"] for c in everyone["data"]] == [c.email for c in CONTACTS]
-    assert everyone["meta"]["per_page"] == 30
-    last = http.get(sandbox_api("/contacts"), params={"limit": 2, "page": 3}, timeout=TIMEOUT)
-    assert last.json()["meta"] | {"path": None} == {
-        "current_page": 3,
-        "from": 5,
-        "last_page": 3,
-        "path": None,
-        "per_page": 2,
-        "to": 5,
-        "total": 5,
-    }
-
-
-@pytest.mark.parametrize(
-    ("params", "errors"),
-    [
-        ({"limit": 0}, {"limit": ["The limit field must be between 1 and 100."]}),
-        ({"limit": 101}, {"limit": ["The limit field must be between 1 and 100."]}),
-        ({"page": 0}, {"page": ["The page field must be at least 1."]}),
-        ({"page": "two"}, {"page": ["The page field must be an integer."]}),
-    ],
-)
-def test_list_contacts_refuses_bad_paging(http, sandbox_api, params, errors):
-    assert_invalid(http.get(sandbox_api("/contacts"), params=params, timeout=TIMEOUT), errors)
 
 
 # -- creating visits -------------------------------------------------------------------
@@ -876,6 +859,264 @@ def test_a_huge_page_is_simply_empty(http, sandbox_api):
     assert body["data"] == []
 
 
+# -- the documented error style ----------------------------------------------------
+
+
+@pytest.fixture
+def documented(sandbox_app) -> None:
+    """The served sandbox answers errors as Leat's error-handling page shows them."""
+    sandbox_app.config[ERROR_STYLE_CONFIG] = ErrorStyle.DOCUMENTED
+
+
+def assert_refused(response: requests.Response, code: int, message: str, **extra: Any) -> None:
+    assert response.status_code == 400, response.text
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.json() == {"message": message, "code": code, "status_code": 400, **extra}
+
+
+@pytest.mark.usefixtures("documented")
+def test_documented_invalid_input_is_400_with_each_fields_message(http, sandbox_api):
+    assert_refused(
+        http.post(sandbox_api("/visits"), data={"source": TOO_LONG}, timeout=TIMEOUT),
+        1003,
+        "The contact uuid field is required. (and 2 more errors)",
+        errors={
+            "contact_uuid": "The contact uuid field is required.",
+            "shop_uuid": "The shop uuid field is required.",
+            "source": "The source field must not be greater than 255 characters.",
+        },
+    )
+    for path, params, field, message in (
+        ("/visits", {"limit": 501}, "limit", "The limit field must be between 0 and 500."),
+        ("/contacts/find-one-by", {}, "email", "The email field is required."),
+        (
+            "/contacts/find-or-create",
+            {"email": "nope"},
+            "email",
+            "The email field must be a valid email address.",
+        ),
+    ):
+        response = http.get(sandbox_api(path), params=params, timeout=TIMEOUT)
+        assert_refused(response, 1003, message, errors={field: message})
+
+
+@pytest.mark.usefixtures("documented")
+def test_documented_taken_external_id_and_bad_update_are_1003(
+    http, sandbox_api, store, monkeypatch
+):
+    visit = new_visit(http, sandbox_api, external_id="doc-1")
+    taken = "The external id has already been taken."
+    assert_refused(
+        create(http, sandbox_api, external_id="doc-1"), 1003, taken, errors={"external_id": taken}
+    )
+    refused = update(http, sandbox_api, visit["uuid"], starts_at="later")
+    message = "The starts at field must be a valid date."
+    assert_refused(refused, 1003, message, errors={"starts_at": message})
+    # The unique index's refusal, when two creates pass validation at once, too.
+    monkeypatch.setattr(store, "external_id_taken", lambda *args, **kwargs: False)
+    assert_refused(
+        create(http, sandbox_api, external_id="doc-1"), 1003, taken, errors={"external_id": taken}
+    )
+
+
+@pytest.mark.usefixtures("documented")
+@pytest.mark.parametrize(
+    ("method", "path", "fields", "code", "message"),
+    [
+        ("POST", "/visits", {"contact_uuid": UNKNOWN}, 55031, "Contact not found."),
+        ("POST", "/visits", {"shop_uuid": UNKNOWN}, 1008, "Shop not found."),
+        ("GET", f"/shops/{UNKNOWN}", {}, 1008, "Shop not found."),
+        ("GET", f"/contacts/{UNKNOWN}", {}, 55031, "Contact not found."),
+        ("GET", "/contacts/find-one-by?email=nobody@example.com", {}, 55031, "Contact not found."),
+        ("GET", f"/visits/{UNKNOWN}", {}, 60013, "Visit not found."),
+        ("PUT", f"/visits/{UNKNOWN}", {"source": "x"}, 60013, "Visit not found."),
+    ],
+    ids=["create-contact", "create-shop", "shop", "contact", "find-one-by", "visit", "update"],
+)
+def test_documented_not_found_is_400_with_its_code(
+    http, sandbox_api, method, path, fields, code, message
+):
+    if method == "POST":
+        fields = {"contact_uuid": CONTACT_ANNA, "shop_uuid": SHOP_AMSTERDAM, **fields}
+    response = http.request(method, sandbox_api(path), data=fields, timeout=TIMEOUT)
+    assert_refused(response, code, message)
+
+
+@pytest.mark.usefixtures("documented")
+def test_documented_framework_answers_keep_their_status_and_carry_only_a_message(
+    http, sandbox_api, store, monkeypatch
+):
+    # As Laravel's own handler sends them: no code, and the status is the HTTP one.
+    unauthenticated = requests.get(sandbox_api("/shops"), timeout=TIMEOUT)
+    assert (unauthenticated.status_code, unauthenticated.json()) == (
+        401,
+        {"message": "Unauthenticated."},
+    )
+    missing = http.get(sandbox_api("/nothing-here"), timeout=TIMEOUT)
+    assert (missing.status_code, missing.json()) == (404, {"message": "Not found."})
+    wrong_method = http.delete(sandbox_api(f"/visits/{UNKNOWN}"), timeout=TIMEOUT)
+    assert (wrong_method.status_code, wrong_method.json()) == (
+        405,
+        {"message": "Method not allowed."},
+    )
+    assert "PUT" in wrong_method.headers["Allow"]
+    monkeypatch.setattr(store, "list_shops", lambda: 1 / 0)
+    broken = http.get(sandbox_api("/shops"), timeout=TIMEOUT)
+    assert (broken.status_code, broken.json()) == (500, {"message": "Server Error."})
+
+
+def test_the_legacy_style_is_the_default(sandbox_app, http, sandbox_api):
+    assert sandbox_app.config[ERROR_STYLE_CONFIG] == ErrorStyle.LEGACY
+    response = http.get(sandbox_api(f"/visits/{UNKNOWN}"), timeout=TIMEOUT)
+    assert (response.status_code, response.json()) == (
+        404,
+        {"status_code": 404, "message": "Visit not found."},
+    )
+
+
+# -- the account's state and its contact limit ----------------------------------------
+
+ACCOUNT_REFUSALS = {
+    AccountState.INACTIVE: (7002, "Account is inactive."),
+    AccountState.NO_ACCESS: (7011, "No access to this account."),
+}
+
+
+@pytest.mark.usefixtures("documented")
+@pytest.mark.parametrize("state", list(ACCOUNT_REFUSALS))
+def test_an_inactive_or_inaccessible_account_refuses_every_call(
+    sandbox_app, http, sandbox_api, state
+):
+    code, message = ACCOUNT_REFUSALS[state]
+    sandbox_app.config[ACCOUNT_CONFIG] = state
+    for method, path in ENDPOINTS:
+        assert_refused(http.request(method, sandbox_api(path), timeout=TIMEOUT), code, message)
+    # A wrong token is still told so first.
+    assert requests.get(sandbox_api("/shops"), timeout=TIMEOUT).status_code == 401
+    sandbox_app.config[ACCOUNT_CONFIG] = AccountState.ACTIVE
+    assert http.get(sandbox_api("/shops"), timeout=TIMEOUT).status_code == 200
+
+
+def test_the_legacy_style_refuses_an_inactive_account_with_403(sandbox_app, http, sandbox_api):
+    sandbox_app.config[ACCOUNT_CONFIG] = AccountState.INACTIVE
+    response = http.get(sandbox_api("/shops"), timeout=TIMEOUT)
+    assert (response.status_code, response.json()) == (
+        403,
+        {"status_code": 403, "code": 7002, "message": "Account is inactive."},
+    )
+
+
+def find_or_create(http, api, email: str) -> requests.Response:
+    return http.get(api("/contacts/find-or-create"), params={"email": email}, timeout=TIMEOUT)
+
+
+@pytest.mark.usefixtures("documented")
+def test_find_or_create_is_refused_when_the_contact_limit_is_reached(
+    sandbox_app, http, sandbox_api
+):
+    sandbox_app.config[CONTACT_LIMIT_CONFIG] = len(CONTACTS) + 1
+    assert find_or_create(http, sandbox_api, "first.new@example.com").status_code == 200
+    assert_refused(
+        find_or_create(http, sandbox_api, "second.new@example.com"), 60000, "Usage limit reached."
+    )
+    # Nothing was made, and contacts that exist are still found.
+    assert_refused(
+        http.get(
+            sandbox_api("/contacts/find-one-by"),
+            params={"email": "second.new@example.com"},
+            timeout=TIMEOUT,
+        ),
+        55031,
+        "Contact not found.",
+    )
+    for email in ("first.new@example.com", "anna.devries@example.com"):
+        assert find_or_create(http, sandbox_api, email).status_code == 200
+    sandbox_app.config[CONTACT_LIMIT_CONFIG] = None
+    assert find_or_create(http, sandbox_api, "second.new@example.com").status_code == 200
+
+
+def test_the_legacy_style_refuses_a_contact_over_the_limit_with_403(sandbox_app, http, sandbox_api):
+    sandbox_app.config[CONTACT_LIMIT_CONFIG] = len(CONTACTS)
+    response = find_or_create(http, sandbox_api, "one.too.many@example.com")
+    assert (response.status_code, response.json()) == (
+        403,
+        {"status_code": 403, "code": 60000, "message": "Usage limit reached."},
+    )
+
+
+# -- times: converted to UTC, or their offsets dropped ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("drop_offsets", "sent", "kept"),
+    [
+        (False, "2026-11-20T10:00:00+01:00", "2026-11-20T09:00:00+00:00"),
+        (True, "2026-11-20T10:00:00+01:00", "2026-11-20T10:00:00+00:00"),
+        (True, "2026-11-20T10:00:00-05:00", "2026-11-20T10:00:00+00:00"),
+        (True, "2026-11-20T10:00:00Z", "2026-11-20T10:00:00+00:00"),
+        (True, "2026-11-20T10:00:00", "2026-11-20T10:00:00+00:00"),
+    ],
+)
+def test_a_times_offset_is_converted_or_dropped(
+    sandbox_app, http, sandbox_api, drop_offsets, sent, kept
+):
+    sandbox_app.config[DROP_OFFSETS_CONFIG] = drop_offsets
+    visit = new_visit(http, sandbox_api, starts_at=sent, ends_at=sent)
+    assert (visit["starts_at"], visit["ends_at"]) == (kept, kept)
+    moved = update(http, sandbox_api, visit["uuid"], starts_at=sent, ends_at=sent)
+    assert (moved.json()["data"]["starts_at"], moved.json()["data"]["ends_at"]) == (kept, kept)
+    shown = http.get(sandbox_api(f"/visits/{visit['uuid']}"), timeout=TIMEOUT).json()["data"]
+    assert (shown["starts_at"], shown["ends_at"]) == (kept, kept)
+
+
+def test_with_offsets_dropped_the_order_rule_sees_the_kept_times(sandbox_app, http, sandbox_api):
+    # 10:00+01:00 is 09:00 UTC, before 09:30 UTC; its wall clock, 10:00, is after.
+    times = {"starts_at": "2026-11-20T10:00:00+01:00", "ends_at": "2026-11-20T09:30:00+00:00"}
+    assert create(http, sandbox_api, **times).status_code == 201
+    sandbox_app.config[DROP_OFFSETS_CONFIG] = True
+    assert_invalid(
+        create(http, sandbox_api, **times),
+        {"ends_at": ["The ends at field must be a date after or equal to starts at."]},
+    )
+
+
+@pytest.mark.parametrize("drop_offsets", [False, True], ids=["converted", "dropped"])
+def test_an_omitted_start_is_the_moment_the_call_arrived(
+    sandbox_app, http, sandbox_api, drop_offsets
+):
+    sandbox_app.config[DROP_OFFSETS_CONFIG] = drop_offsets
+    before = datetime.now(UTC).replace(microsecond=0)
+    visit = new_visit(http, sandbox_api)
+    after = datetime.now(UTC)
+    assert before <= datetime.fromisoformat(visit["starts_at"]) <= after
+    assert visit["starts_at"] == visit["created_at"]
+    assert visit["starts_at"].endswith("+00:00")
+
+
+def test_the_switches_can_be_given_when_the_app_is_made(tmp_path):
+    app = create_sandbox_app(
+        str(tmp_path / "switched.sqlite3"), error_style="documented", drop_offsets=True
+    )
+    with serve_in_thread(app) as server, requests.Session() as session:
+        session.headers["Authorization"] = f"Bearer {DEFAULT_TOKEN}"
+        api = server.base_url + API_PREFIX
+        assert_refused(
+            session.get(f"{api}/shops/{UNKNOWN}", timeout=TIMEOUT), 1008, "Shop not found."
+        )
+        created = session.post(
+            f"{api}/visits",
+            data={
+                "contact_uuid": CONTACT_ANNA,
+                "shop_uuid": SHOP_AMSTERDAM,
+                "starts_at": "2026-11-20T10:00:00+01:00",
+            },
+            timeout=TIMEOUT,
+        )
+    assert created.json()["data"]["starts_at"] == "2026-11-20T10:00:00+00:00"
+    with pytest.raises(ValueError, match="verbose"):
+        create_sandbox_app(str(tmp_path / "other.sqlite3"), error_style="verbose")
+
+
 # -- persistence, concurrency, transports -------------------------------------------
 
 
@@ -893,11 +1134,12 @@ def test_data_survives_a_restart(sandbox_db, http, sandbox_api):
         api = server.base_url + API_PREFIX
         shown = session.get(f"{api}/visits/{visit['uuid']}", timeout=TIMEOUT)
         shops = session.get(f"{api}/shops", timeout=TIMEOUT).json()["data"]
-        contacts = session.get(f"{api}/contacts", timeout=TIMEOUT).json()
+        found = session.get(
+            f"{api}/contacts/find-one-by", params={"email": "kept@example.com"}, timeout=TIMEOUT
+        )
     assert shown.json()["data"] == visit
     assert len(shops) == len(SHOPS)
-    assert contacts["meta"]["total"] == len(CONTACTS) + 1
-    assert contacts["data"][-1]["uuid"] == contact["uuid"]
+    assert found.json()["data"]["uuid"] == contact["uuid"]
 
 
 def test_concurrent_creates_all_succeed(sandbox_api):
@@ -977,6 +1219,65 @@ def test_a_session_keeps_one_connection(sandbox, sandbox_api, http):
     assert refused.status_code == 401
     assert http.get(sandbox_api("/shops"), timeout=TIMEOUT).status_code == 200
     assert sandbox.connections_accepted == 1
+
+
+def test_stopping_does_not_wait_for_idle_or_unfinished_connections(sandbox_app):
+    server = serve_in_thread(sandbox_app)
+    url = server.base_url + API_PREFIX + "/shops"
+    address = (urlsplit(url).hostname, urlsplit(url).port)
+    with (
+        socket.create_connection(address, timeout=TIMEOUT) as idle,
+        socket.create_connection(address, timeout=TIMEOUT) as unfinished,
+        requests.Session() as kept_alive,
+    ):
+        unfinished.sendall(b"GET /api/v3/oauth/clients/shops HTTP/1.1\r\nHost: sandbox\r\n")
+        kept_alive.headers["Authorization"] = f"Bearer {DEFAULT_TOKEN}"
+        assert kept_alive.get(url, timeout=TIMEOUT).status_code == 200
+        started = time.monotonic()
+        server.stop()
+        assert time.monotonic() - started < 1
+        # Each was closed by the server (an empty read), none left waiting.
+        assert (idle.recv(1), unfinished.recv(1)) == (b"", b"")
+        with pytest.raises(requests.ConnectionError):
+            kept_alive.get(url, timeout=TIMEOUT)
+    # Only a connection that sent a whole request counts.
+    assert server.connections_accepted == 1
+
+
+def test_a_call_being_answered_when_the_server_stops_gets_its_answer(sandbox, http, sandbox_api):
+    sandbox.faults.inject(Fault(delay=0.3), path="/shops")
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        answer = pool.submit(http.get, sandbox_api("/shops"), timeout=TIMEOUT)
+        deadline = time.monotonic() + TIMEOUT
+        while not sandbox.faults.faults_served and time.monotonic() < deadline:
+            time.sleep(0.01)
+        sandbox.stop()
+        assert answer.result().status_code == 200
+
+
+def test_a_committed_fault_makes_the_visit_whatever_the_answer(sandbox, http, sandbox_api):
+    sandbox.faults.inject(Fault(commit=True, drop=True), method="POST")
+    with pytest.raises(requests.ConnectionError):
+        create(http, sandbox_api, external_id="dropped")
+    sandbox.faults.inject(replace(MAINTENANCE_PAGE, commit=True), method="POST")
+    replaced = create(http, sandbox_api, external_id="replaced")
+    assert (replaced.status_code, replaced.headers["Content-Type"]) == (503, "text/html")
+    made = {v["external_id"] for v in list_visits(http, sandbox_api)["data"]}
+    assert made == {"dropped", "replaced"}
+
+
+def test_any_wsgi_app_is_served_with_the_headers_it_was_sent():
+    # The browser tests serve the portal itself, whose ProxyFix reads these.
+    def echo(environ, start_response):
+        body = environ.get("HTTP_X_FORWARDED_PROTO", "").encode()
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [body]
+
+    with serve_in_thread(echo) as server:
+        response = requests.get(
+            server.base_url + "/", headers={"X-Forwarded-Proto": "https"}, timeout=TIMEOUT
+        )
+    assert response.text == "https"
 
 
 # -- the in-process transport --------------------------------------------------------
@@ -1154,3 +1455,25 @@ def test_two_processes_can_write_one_database_at_once(sandbox_db, sandbox_api, t
         urls[0], headers=sandbox_api.headers, params={"limit": 500}, timeout=TIMEOUT
     ).json()
     assert listed["meta"]["total"] == 10
+
+
+def test_the_command_line_takes_the_switches(tmp_path):
+    switches = ("--error-style", "documented", "--drop-offsets")
+    with sandbox_process(tmp_path / "s.sqlite3", tmp_path / "stderr.log", *switches) as run:
+        with requests.Session() as session:
+            session.headers["Authorization"] = f"Bearer {DEFAULT_TOKEN}"
+            api = run.base_url + API_PREFIX
+            missing = session.get(f"{api}/shops/{UNKNOWN}", timeout=TIMEOUT)
+            created = session.post(
+                f"{api}/visits",
+                data={
+                    "contact_uuid": CONTACT_ANNA,
+                    "shop_uuid": SHOP_AMSTERDAM,
+                    "starts_at": "2026-11-20T10:00:00+01:00",
+                },
+                timeout=TIMEOUT,
+            )
+        run.process.terminate()
+        assert run.process.wait(timeout=TIMEOUT) == 0
+    assert_refused(missing, 1008, "Shop not found.")
+    assert created.json()["data"]["starts_at"] == "2026-11-20T10:00:00+00:00"

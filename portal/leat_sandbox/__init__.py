@@ -5,7 +5,7 @@ over loopback HTTP by the tests (``serve_in_thread``), and standalone from the
 command line (``python -m portal.leat_sandbox``).
 """
 
-from .app import API_PREFIX, DEFAULT_TOKEN, create_sandbox_app
+from .app import API_PREFIX, DEFAULT_TOKEN, AccountState, ErrorStyle, create_sandbox_app
 from .faults import MAINTENANCE_PAGE, Fault, FaultInjector
 from .seed import (
     CONTACT_ANNA,
@@ -39,6 +39,8 @@ __all__ = [
     "SHOP_ROTTERDAM",
     "SHOP_UTRECHT",
     "SHOP_WEBSHOP",
+    "AccountState",
+    "ErrorStyle",
     "Fault",
     "FaultInjector",
     "SandboxAdapter",

@@ -12,7 +12,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from .app import API_PREFIX, DEFAULT_TOKEN, create_sandbox_app
+from .app import API_PREFIX, DEFAULT_TOKEN, ErrorStyle, create_sandbox_app
 from .faults import FaultInjector
 from .server import SandboxServer, serve_forever
 
@@ -25,7 +25,10 @@ def main(argv: list[str] | None = None) -> int:
     db = Path(args.db)
     db.parent.mkdir(parents=True, exist_ok=True)
     # Wrapped for --latency and for the benchmark's count of calls and connections.
-    app = FaultInjector(create_sandbox_app(str(db), token=args.token))
+    sandbox = create_sandbox_app(
+        str(db), token=args.token, error_style=args.error_style, drop_offsets=args.drop_offsets
+    )
+    app = FaultInjector(sandbox)
     app.latency = args.latency_ms / 1000
 
     def announce(server: SandboxServer) -> None:
@@ -62,6 +65,19 @@ def _parser() -> argparse.ArgumentParser:
         "--token",
         default=os.environ.get("LEAT_SANDBOX_TOKEN") or DEFAULT_TOKEN,
         help="the bearer token to accept (default: $LEAT_SANDBOX_TOKEN, else %(default)s)",
+    )
+    parser.add_argument(
+        "--error-style",
+        choices=[style.value for style in ErrorStyle],
+        default=ErrorStyle.LEGACY.value,
+        help="legacy: 422 invalid input, 404 not found; documented: every error 400 with a"
+        " code, as Leat's error page shows (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--drop-offsets",
+        action="store_true",
+        help="keep a sent time's wall clock and ignore its offset, as stock Laravel does"
+        " (default: convert to UTC)",
     )
     parser.add_argument(
         "--latency-ms",

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any, Final
 from urllib.parse import urlencode
 
@@ -28,16 +29,52 @@ API_PREFIX: Final = "/api/v3/oauth/clients"
 # to reach behind the HTTP interface.
 EXTENSION: Final = "leat_sandbox"
 TOKEN_CONFIG: Final = "LEAT_SANDBOX_TOKEN"  # noqa: S105  (a config key)
+# The switches below are read on every request from the app's config, so a test can
+# flip them on a sandbox that is already being served.
+ERROR_STYLE_CONFIG: Final = "LEAT_SANDBOX_ERROR_STYLE"
+DROP_OFFSETS_CONFIG: Final = "LEAT_SANDBOX_DROP_OFFSETS"
+ACCOUNT_CONFIG: Final = "LEAT_SANDBOX_ACCOUNT"
+# How many contacts the account's plan allows (None: no limit).
+CONTACT_LIMIT_CONFIG: Final = "LEAT_SANDBOX_CONTACT_LIMIT"
 
-# Leat's documented error codes.
+# Leat's documented error codes (/work/shared/leat-api.md, "Errors").
 INVALID_INPUT: Final = 1003
 SHOP_NOT_FOUND: Final = 1008
+ACCOUNT_INACTIVE: Final = 7002
+NO_ACCESS_TO_ACCOUNT: Final = 7011
 CONTACT_NOT_FOUND: Final = 55031
+USAGE_LIMIT_REACHED: Final = 60000
+# Leat's answer to making a contact that exists. No sandbox call can give it
+# (find-or-create finds the contact instead); listed so this is Leat's whole list.
+CONTACT_ALREADY_EXISTS: Final = 60005
+MODEL_NOT_FOUND: Final = 60013
+
+
+class ErrorStyle(StrEnum):
+    """How errors are answered."""
+
+    # Each error with its own status (422 invalid input, 404 not found, ...) and
+    # {"status_code", "code", "message", "errors"}: what the portal's client was
+    # written against.
+    LEGACY = "legacy"
+    # What Leat's error-handling page documents: HTTP 400 and {"message", "code",
+    # "status_code": 400, "errors"}, each field's errors a string (one message) or a
+    # list (several). Framework-level answers (401, unknown path or method, 500)
+    # keep their status and carry only {"message"}, as Laravel sends them.
+    DOCUMENTED = "documented"
+
+
+class AccountState(StrEnum):
+    """The Leat account the token belongs to; other than active, every call is refused."""
+
+    ACTIVE = "active"
+    INACTIVE = "inactive"  # 7002
+    NO_ACCESS = "no-access"  # 7011
+
 
 MAX_TEXT_LENGTH: Final = 255
 DEFAULT_LIMIT: Final = 30
 VISIT_LIMITS: Final = (0, 500)
-CONTACT_LIMITS: Final = (1, 100)
 
 # Laravel's messages; "{field}" is the field name with spaces, as Laravel shows it.
 REQUIRED: Final = "The {field} field is required."
@@ -63,15 +100,32 @@ _PHP_TRIM: Final = " \t\n\r\0\x0b"
 bp = Blueprint("leat_sandbox", __name__)
 
 
-def create_sandbox_app(db_path: str | os.PathLike[str], token: str = DEFAULT_TOKEN) -> Flask:
+def create_sandbox_app(
+    db_path: str | os.PathLike[str],
+    token: str = DEFAULT_TOKEN,
+    *,
+    error_style: ErrorStyle | str = ErrorStyle.LEGACY,
+    drop_offsets: bool = False,
+) -> Flask:
     """A sandbox whose data lives in the SQLite file ``db_path`` (created and seeded).
 
+    ``error_style``: see ``ErrorStyle``. ``drop_offsets``: keep the wall-clock part of
+    a time sent with an offset and ignore the offset, as a stock Laravel app does
+    (10:00+01:00 is kept as 10:00 UTC); by default times are converted to UTC.
+    The account starts active, with no contact limit (``ACCOUNT_CONFIG``,
+    ``CONTACT_LIMIT_CONFIG``).
+
     Safe to serve from many threads, and to run in several processes on one file:
-    the app keeps no state of its own, and the store opens a connection per operation.
+    the app keeps no data of its own (only its switches, each process its own), and
+    the store gives each thread its own connection.
     """
     app = Flask(__name__, static_folder=None)
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep Leat's key order
     app.config[TOKEN_CONFIG] = token
+    app.config[ERROR_STYLE_CONFIG] = ErrorStyle(error_style)
+    app.config[DROP_OFFSETS_CONFIG] = drop_offsets
+    app.config[ACCOUNT_CONFIG] = AccountState.ACTIVE
+    app.config[CONTACT_LIMIT_CONFIG] = None
     app.extensions[EXTENSION] = SandboxStore(db_path)
     app.register_blueprint(bp, url_prefix=API_PREFIX)
     app.register_error_handler(ApiError, lambda error: error.response())
@@ -84,7 +138,11 @@ def create_sandbox_app(db_path: str | os.PathLike[str], token: str = DEFAULT_TOK
 
 
 class ApiError(Exception):
-    """A failure answered in Leat's error shape."""
+    """A failure answered in Leat's error shape.
+
+    ``status`` is the legacy style's status. A refused token has no ``code``: it is a
+    framework-level answer, whose status stays in every style.
+    """
 
     def __init__(
         self,
@@ -101,13 +159,34 @@ class ApiError(Exception):
         self.errors = errors
 
     def response(self) -> tuple[Response, int]:
-        body: dict[str, Any] = {"status_code": self.status}
-        if self.code is not None:
-            body["code"] = self.code
-        body["message"] = self.message
-        if self.errors is not None:
-            body["errors"] = self.errors
-        return jsonify(body), self.status
+        return error_response(self.status, self.message, code=self.code, errors=self.errors)
+
+
+def error_response(
+    status: int,
+    message: str,
+    *,
+    code: int | None = None,
+    errors: dict[str, list[str]] | None = None,
+) -> tuple[Response, int]:
+    """Every error the sandbox answers, in the style it was told to use."""
+    if current_app.config[ERROR_STYLE_CONFIG] == ErrorStyle.DOCUMENTED:
+        if code is None:
+            return jsonify({"message": message}), status
+        body: dict[str, Any] = {"message": message, "code": code, "status_code": 400}
+        if errors is not None:
+            body["errors"] = {
+                field: messages[0] if len(messages) == 1 else messages
+                for field, messages in errors.items()
+            }
+        return jsonify(body), 400
+    body = {"status_code": status}
+    if code is not None:
+        body["code"] = code
+    body["message"] = message
+    if errors is not None:
+        body["errors"] = errors
+    return jsonify(body), status
 
 
 class ValidationFailed(ApiError):
@@ -129,8 +208,25 @@ def contact_not_found() -> ApiError:
 
 
 def visit_not_found() -> ApiError:
-    # Leat documents no code for this one, so none is made up.
-    return ApiError(404, "Visit not found.")
+    # The legacy style gives no code here: it was written before Leat's error page
+    # named one, and the portal's client still reads it that way.
+    documented = current_app.config[ERROR_STYLE_CONFIG] == ErrorStyle.DOCUMENTED
+    return ApiError(404, "Visit not found.", code=MODEL_NOT_FOUND if documented else None)
+
+
+# The legacy style's status for refusals by the account's state or plan, for which
+# Leat documents no status of their own (its error page says 400 for every error).
+FORBIDDEN: Final = 403
+
+
+def usage_limit_reached() -> ApiError:
+    return ApiError(FORBIDDEN, "Usage limit reached.", code=USAGE_LIMIT_REACHED)
+
+
+_ACCOUNT_REFUSALS: Final = {
+    AccountState.INACTIVE: (ACCOUNT_INACTIVE, "Account is inactive."),
+    AccountState.NO_ACCESS: (NO_ACCESS_TO_ACCOUNT, "No access to this account."),
+}
 
 
 _HTTP_MESSAGES: Final = {404: "Not found.", 405: "Method not allowed."}
@@ -138,10 +234,8 @@ _HTTP_MESSAGES: Final = {404: "Not found.", 405: "Method not allowed."}
 
 def _http_error(error: HTTPException) -> Response:
     status = error.code or 500
-    response = jsonify(
-        {"status_code": status, "message": _HTTP_MESSAGES.get(status, f"{error.name}.")}
-    )
-    response.status_code = status
+    response, answered = error_response(status, _HTTP_MESSAGES.get(status, f"{error.name}."))
+    response.status_code = answered
     if isinstance(error, MethodNotAllowed) and error.valid_methods:
         response.headers["Allow"] = ", ".join(error.valid_methods)
     return response
@@ -149,7 +243,7 @@ def _http_error(error: HTTPException) -> Response:
 
 def _unexpected_error(error: Exception) -> tuple[Response, int]:
     current_app.logger.exception("Leat sandbox: unexpected error", exc_info=error)
-    return jsonify({"status_code": 500, "message": "Server Error."}), 500
+    return error_response(500, "Server Error.")
 
 
 class FieldErrors:
@@ -203,12 +297,15 @@ def now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
-def parse_time(value: object) -> datetime:
-    """An ISO 8601 time as a UTC datetime in whole seconds; no offset means UTC."""
+def parse_time(value: object, *, drop_offset: bool = False) -> datetime:
+    """An ISO 8601 time as a UTC datetime in whole seconds; no offset means UTC.
+
+    ``drop_offset``: the wall-clock part read as UTC, whatever the offset says.
+    """
     if not isinstance(value, str):
         raise TypeError("not a string")
     moment = datetime.fromisoformat(value)
-    if moment.tzinfo is None:
+    if moment.tzinfo is None or drop_offset:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).replace(microsecond=0)
 
@@ -254,8 +351,10 @@ def _text(value: object, field: str, errors: FieldErrors) -> str | None:
 
 
 def _time(value: object, field: str, errors: FieldErrors) -> datetime | None:
+    # With offsets dropped, the order rule compares the times as they will be kept,
+    # so no stored visit ends before it starts.
     try:
-        return parse_time(value)
+        return parse_time(value, drop_offset=current_app.config[DROP_OFFSETS_CONFIG])
     except (TypeError, ValueError, OverflowError):
         errors.add(field, MUST_BE_DATE)
         return None
@@ -479,6 +578,10 @@ def authenticate() -> None:
     expected = current_app.config[TOKEN_CONFIG]
     if scheme != "Bearer" or not hmac.compare_digest(token.strip().encode(), expected.encode()):
         raise ApiError(401, "Unauthenticated.")
+    refusal = _ACCOUNT_REFUSALS.get(current_app.config[ACCOUNT_CONFIG])
+    if refusal is not None:
+        code, message = refusal
+        raise ApiError(FORBIDDEN, message, code=code)
 
 
 @bp.get("/shops")
@@ -505,7 +608,12 @@ def find_contact() -> tuple[Response, int]:
 @bp.get("/contacts/find-or-create")
 def find_or_create_contact() -> tuple[Response, int]:
     email = required_email(request_input())
-    return one(contact_json(store().find_or_create_contact(email, created_at=format_time(now()))))
+    contact = store().find_or_create_contact(
+        email, created_at=format_time(now()), limit=current_app.config[CONTACT_LIMIT_CONFIG]
+    )
+    if contact is None:
+        raise usage_limit_reached()
+    return one(contact_json(contact))
 
 
 @bp.get("/contacts/<uuid>")
@@ -514,15 +622,6 @@ def show_contact(uuid: str) -> tuple[Response, int]:
     if contact is None:
         raise contact_not_found()
     return one(contact_json(contact))
-
-
-@bp.get("/contacts")
-def list_contacts() -> dict[str, Any]:
-    errors = FieldErrors()
-    page, limit = page_and_limit(request_input(), CONTACT_LIMITS, errors)
-    errors.raise_if_any()
-    contacts, total = store().list_contacts(offset=(page - 1) * limit, limit=limit)
-    return paginated([contact_json(c) for c in contacts], total, page, limit)
 
 
 @bp.post("/visits")

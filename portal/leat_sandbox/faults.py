@@ -18,7 +18,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from werkzeug.exceptions import ClientDisconnected
+from waitress.channel import ClientDisconnected
+from werkzeug.test import run_wsgi_app
 
 from .app import API_PREFIX
 
@@ -26,7 +27,11 @@ STATS_PATH = "/_sandbox/stats"
 
 
 class _DropConnection(ClientDisconnected):
-    """Raised to make the sandbox's server close the socket without answering."""
+    """Raised to make waitress close the socket without answering.
+
+    WSGI has no way to say "drop this connection"; waitress does exactly that when
+    the app raises its own ``ClientDisconnected`` before anything was sent.
+    """
 
 
 @dataclass(frozen=True)
@@ -88,11 +93,11 @@ class FaultInjector:
         with self._lock:
             self._rules.append(_Rule(method, path, fault, times, chance))
 
-    def chaos(self, faults: Iterable[Fault], *, rate: float, method=None, path=None) -> None:
-        """Each matching call meets one of ``faults`` with probability ``rate``."""
+    def chaos(self, faults: Iterable[Fault], *, rate: float) -> None:
+        """Each call meets one of ``faults`` with probability ``rate``."""
         faults = list(faults)
         for fault in faults:
-            self.inject(fault, method=method, path=path, times=None, chance=rate / len(faults))
+            self.inject(fault, times=None, chance=rate / len(faults))
 
     def clear(self) -> None:
         with self._lock:
@@ -138,19 +143,21 @@ class FaultInjector:
             return self.app(environ, start_response)
         if fault.delay:
             time.sleep(fault.delay)
-        answer: list[bytes] | None = None
+        committed = None
         if fault.commit:
-            # The sandbox's server collects the whole answer before sending, so a
-            # later start_response (a fault's status) still replaces this one.
-            answer = list(self.app(environ, start_response))
+            # The real answer is held back, not started: the fault may still replace
+            # it, and a server takes only one start_response.
+            committed = run_wsgi_app(self.app, environ, buffered=True)
         if fault.stall:
             time.sleep(fault.stall)
         if fault.drop:
             raise _DropConnection()
         if fault.status is None:
-            if answer is None:
+            if committed is None:
                 return self.app(environ, start_response)
-            return answer
+            chunks, status, real_headers = committed
+            start_response(status, real_headers.to_wsgi_list())
+            return chunks
         body = fault.body.encode()
         headers = [("Content-Type", fault.content_type), *fault.headers.items()]
         start_response(f"{fault.status} FAULT", headers)

@@ -1,10 +1,11 @@
-"""Serves the sandbox over real HTTP: in a thread for tests, in the foreground for people.
+"""Serves a WSGI app over real HTTP with waitress: in a thread for tests, in the foreground
+for people.
 
-Werkzeug's own request handler ends every connection after one answer ("Connection:
-close"), because it can't tell where an unread request body ends. The portal's client
-keeps connections alive, and tests want to see that it does, so this handler speaks
-real HTTP/1.1 keep-alive: it reads whatever the app left of the body (bounded by
-Content-Length) before waiting for the next request on the same connection.
+The portal's client keeps connections alive and tests check that it does, so the
+server must speak HTTP/1.1 keep-alive properly (reading whatever body the app left
+unread, answering ``Expect: 100-continue``, dropping idle connections); waitress is a
+well-kept server that does, and runs in a thread. Tests also serve the portal itself
+with it, for the browser tests.
 """
 
 from __future__ import annotations
@@ -13,176 +14,94 @@ import contextlib
 import signal
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any, Final
 
-from werkzeug.exceptions import ClientDisconnected
-from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
-from werkzeug.wsgi import LimitedStream
+import waitress
+from waitress import wasyncore
 
 from .app import TOKEN_CONFIG
 
+# Waitress answers from a fixed pool of threads, all started at once (a few ms for
+# dozens here), and the test suite starts a server per test: a thread of a test needs
+# few. The command line serves the benchmark, whose sandbox sleeps its latency in a
+# thread while the portal's 2 gunicorn workers x 32 threads call at once: fewer
+# threads there would queue calls that a distant Leat would answer together.
+TEST_THREADS: Final = 16
+FOREGROUND_THREADS: Final = 64
+# Waitress stops accepting at this many open connections (its default is 100, which
+# pooled gunicorn workers can reach in the benchmark).
+CONNECTION_LIMIT: Final = 1000
+# A request still running when the server stops may finish within this; the rest is
+# abandoned, so stopping never waits for long.
 STOP_TIMEOUT_SECONDS: Final = 5.0
-POLL_SECONDS: Final = 0.05
-# An idle kept-alive connection is dropped after this, so a vanished client can't
-# hold a thread forever.
-IDLE_CONNECTION_SECONDS: Final = 60
 
 
-class _ConnectionTracker:
-    """Counts accepted connections and can cut the open ones when the server stops."""
+class _ConnectionCounter:
+    """WSGI middleware: counts the client connections that have sent a request.
 
-    def __init__(self) -> None:
+    A connection is its client's (address, port), which stays the same for as long
+    as the connection lives; a client reuses a port only long after (thousands of
+    connections later), so counting distinct pairs counts connections.
+    """
+
+    def __init__(self, app: Callable) -> None:
+        self.app = app
         self._lock = threading.Lock()
-        self._open: set[socket.socket] = set()
-        self._closing = False
-        self.accepted = 0
+        self._seen: set[tuple[str, str]] = set()
 
-    def opened(self, connection: socket.socket) -> None:
+    @property
+    def count(self) -> int:
         with self._lock:
-            self.accepted += 1
-            self._open.add(connection)
-            if self._closing:  # accepted just as the server stopped
-                _cut(connection)
+            return len(self._seen)
 
-    def closed(self, connection: socket.socket) -> None:
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        peer = (environ.get("REMOTE_ADDR", ""), environ.get("REMOTE_PORT", ""))
         with self._lock:
-            self._open.discard(connection)
-
-    def cut_all(self) -> None:
-        # A kept-alive connection waits for its next request indefinitely; cutting
-        # it lets its thread finish, so stopping the server never hangs.
-        with self._lock:
-            self._closing = True
-            for connection in self._open:
-                _cut(connection)
-
-
-def _cut(connection: socket.socket) -> None:
-    with contextlib.suppress(OSError):  # already gone
-        connection.shutdown(socket.SHUT_RDWR)
-
-
-class _KeepAliveHandler(WSGIRequestHandler):
-    protocol_version = "HTTP/1.1"
-    timeout = IDLE_CONNECTION_SECONDS
-    server: _SandboxWSGIServer
-
-    def setup(self) -> None:
-        super().setup()
-        # Headers and body go out as two writes; with Nagle's algorithm the body
-        # would wait for the client's delayed ACK (~40 ms) on a kept-alive connection.
-        with contextlib.suppress(OSError):
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.server.tracker.opened(self.connection)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.server.tracker.closed(self.connection)
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        if not self.server.quiet:
-            super().log_request(code, size)
-
-    def run_wsgi(self) -> None:
-        if self.headers.get("Expect", "").lower().strip(" \t") == "100-continue":
-            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-        self.environ = environ = self.make_environ()
-        body = None
-        if environ.get("wsgi.input_terminated"):
-            # A chunked body: its end can't be found without reading it, so this
-            # connection serves one request only.
-            self.close_connection = True
-        else:
-            try:
-                length = int(environ.get("CONTENT_LENGTH") or 0)
-            except ValueError:
-                length = -1
-            if length < 0:
-                self.send_error(400, "Bad Content-Length")
-                return
-            body = LimitedStream(self.rfile, length)
-            environ["wsgi.input"] = body
-            environ["wsgi.input_terminated"] = True
-        try:
-            status, headers, content = _call_app(self.server.app, environ)
-            if body is not None:
-                body.exhaust()  # the next request starts right after this body
-        except ClientDisconnected:
-            self.close_connection = True
-            return
-        except Exception:
-            self.log_error("Leat sandbox: the app failed outside Flask's error handling")
-            self.close_connection = True
-            status, headers, content = "500 INTERNAL SERVER ERROR", [], b""
-        self._respond(status, headers, content)
-
-    def _respond(self, status: str, headers: list[tuple[str, str]], content: bytes) -> None:
-        code_text, _, reason = status.partition(" ")
-        code = int(code_text)
-        self.send_response(code, reason)
-        names = set()
-        for name, value in headers:
-            if name.lower() != "connection":
-                self.send_header(name, value)
-                names.add(name.lower())
-        bodyless = self.command == "HEAD" or code < 200 or code in (204, 304)
-        if "content-length" not in names and not bodyless:
-            self.send_header("Content-Length", str(len(content)))
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        if content and self.command != "HEAD":
-            self.wfile.write(content)
-
-
-def _call_app(app: Any, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
-    # The answer is collected whole before anything is sent: sandbox answers are
-    # small, and knowing the length is what lets the connection stay open.
-    started: list[Any] = []
-    chunks: list[bytes] = []
-
-    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-        started[:] = [status, headers]
-        return chunks.append
-
-    app_iter = app(environ, start_response)
-    try:
-        chunks.extend(app_iter)
-    finally:
-        close = getattr(app_iter, "close", None)
-        if close is not None:
-            close()
-    return started[0], started[1], b"".join(chunks)
-
-
-class _SandboxWSGIServer(ThreadedWSGIServer):
-    # Handler threads are joined on close (instead of being left as daemons), so a
-    # stopped server has really finished: no thread, no socket left behind.
-    daemon_threads = False
-    block_on_close = True
-
-    def __init__(self, host: str, port: int, app: Any, *, quiet: bool) -> None:
-        self.tracker = _ConnectionTracker()
-        self.quiet = quiet
-        super().__init__(host, port, app, handler=_KeepAliveHandler)
+            self._seen.add(peer)
+        return self.app(environ, start_response)
 
 
 class SandboxServer:
-    """The sandbox app behind a real socket; ``base_url`` has no /api/v3 prefix."""
+    """A WSGI app (the sandbox, or any other) behind a real socket; ``base_url`` has
+    no /api/v3 prefix."""
 
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, *, quiet: bool = True):
+    def __init__(
+        self, app: Any, host: str = "127.0.0.1", port: int = 0, *, threads: int = TEST_THREADS
+    ) -> None:
         self.app = app
-        self._server = _SandboxWSGIServer(host, port, app, quiet=quiet)
+        self._counter = _ConnectionCounter(app)
+        # Bound here rather than by waitress, so there is exactly one listening socket
+        # whatever the host name resolves to, and a taken port fails right away.
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        listener = socket.create_server((host, port), family=family)
+        # The server's own socket map: stopping closes every socket in it, the
+        # kept-alive connections included.
+        self._map: dict[int, Any] = {}
+        try:
+            self._server = waitress.create_server(
+                self._counter,
+                map=self._map,
+                sockets=[listener],
+                threads=threads,
+                connection_limit=CONNECTION_LIMIT,
+                # poll(), not select(): select() cannot watch descriptors above 1024.
+                asyncore_use_poll=True,
+                # Headers reach the app as sent (the portal's ProxyFix decides which
+                # X-Forwarded-* to trust), as from any plain server.
+                clear_untrusted_proxy_headers=False,
+            )
+        except BaseException:
+            listener.close()
+            raise
+        self._address = listener.getsockname()[:2]
         self._thread: threading.Thread | None = None
         self._stopped = False
 
     @property
     def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
+        host, port = self._address
         return f"http://{_url_host(str(host))}:{port}"
 
     @property
@@ -192,16 +111,10 @@ class SandboxServer:
 
     @property
     def connections_accepted(self) -> int:
-        return self._server.tracker.accepted
+        return self._counter.count
 
     def start(self) -> SandboxServer:
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            # How often the loop looks for a stop request: a test suite stops one
-            # server per test, and waits this long each time.
-            kwargs={"poll_interval": POLL_SECONDS},
-            name=f"leat-sandbox {self.base_url}",
-        )
+        self._thread = threading.Thread(target=self._server.run, name=f"waitress {self.base_url}")
         self._thread.start()
         return self
 
@@ -209,14 +122,35 @@ class SandboxServer:
         if self._stopped:
             return
         self._stopped = True
-        # Cut first: werkzeug's serve_forever ends by joining the handler threads,
-        # and a kept-alive connection's thread only ends when its socket does.
-        self._server.tracker.cut_all()
-        if self._thread is not None:
-            # shutdown() waits for serve_forever to notice; only call it if it runs.
-            self._server.shutdown()
+        # Requests being served finish first, while their connections are still open
+        # and the loop still sends what they answer. Idle kept-alive connections have
+        # no request, so they hold nothing up.
+        self._server.task_dispatcher.shutdown(timeout=STOP_TIMEOUT_SECONDS)
+        if self._thread is not None and self._thread.is_alive():
+            # Closed inside the loop's own thread, which owns these sockets; with its
+            # map empty the loop ends. The loop may run the thunk before the pull has
+            # written to the trigger's pipe, and the thunk closes that pipe: it waits
+            # for the write, or the write could land in whatever reuses the number.
+            pulled = threading.Event()
+
+            def close_when_pulled() -> None:
+                pulled.wait(STOP_TIMEOUT_SECONDS)
+                self._close_sockets()
+
+            self._server.trigger.pull_trigger(close_when_pulled)
+            pulled.set()
             self._thread.join(STOP_TIMEOUT_SECONDS)
-        self._server.server_close()
+        else:
+            self._close_sockets()
+
+    def _close_sockets(self) -> None:
+        for dispatcher in list(self._map.values()):
+            # An answer finished just now may still wait in waitress's buffer for the
+            # loop to send it: sent now, before its connection closes.
+            if dispatcher.writable():
+                with contextlib.suppress(OSError):
+                    dispatcher.handle_write()
+        wasyncore.close_all(self._map, ignore_all=True)
 
     def __enter__(self) -> SandboxServer:
         return self
@@ -230,9 +164,9 @@ class SandboxServer:
         self.stop()
 
 
-def serve_in_thread(app: Any, host: str = "127.0.0.1", port: int = 0) -> SandboxServer:
-    """Start serving ``app`` in a background thread; port 0 picks a free port."""
-    return SandboxServer(app, host, port).start()
+def serve_in_thread(app: Any) -> SandboxServer:
+    """Start serving ``app`` on a free loopback port in a background thread."""
+    return SandboxServer(app).start()
 
 
 def serve_forever(
@@ -255,7 +189,7 @@ def serve_forever(
     # Installed before the socket is bound, so even an early signal is a clean stop.
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        with SandboxServer(app, host, port, quiet=False) as server:
+        with SandboxServer(app, host, port, threads=FOREGROUND_THREADS) as server:
             server.start()
             if on_ready is not None:
                 on_ready(server)

@@ -176,29 +176,26 @@ class SandboxStore:
     def find_contact(self, email: str) -> dict[str, Any] | None:
         return self._one_contact("email = ?", email)
 
-    def find_or_create_contact(self, email: str, *, created_at: str) -> dict[str, Any]:
-        # Insert-or-ignore then read, in one write transaction: two requests for the
-        # same new e-mail get the same contact.
+    def find_or_create_contact(
+        self, email: str, *, created_at: str, limit: int | None = None
+    ) -> dict[str, Any] | None:
+        """The contact with this e-mail, made if new; ``None`` when it is new and
+        ``limit`` contacts exist already."""
+        # Read, count and insert in one write transaction: two requests for the same
+        # new e-mail get the same contact, and a limit can't be overrun by a race.
+        select = "SELECT uuid, email, created_at FROM contacts WHERE email = ?"
         with self._writing() as connection:
-            connection.execute(
-                "INSERT OR IGNORE INTO contacts (uuid, email, created_at) VALUES (?, ?, ?)",
-                (str(uuid_module.uuid4()), email, created_at),
-            )
-            row = connection.execute(
-                "SELECT uuid, email, created_at FROM contacts WHERE email = ?", (email,)
-            ).fetchone()
+            row = connection.execute(select, (email,)).fetchone()
+            if row is None:
+                count = "SELECT count(*) FROM contacts"
+                if limit is not None and connection.execute(count).fetchone()[0] >= limit:
+                    return None
+                connection.execute(
+                    "INSERT INTO contacts (uuid, email, created_at) VALUES (?, ?, ?)",
+                    (str(uuid_module.uuid4()), email, created_at),
+                )
+                row = connection.execute(select, (email,)).fetchone()
         return dict(row)
-
-    def list_contacts(self, *, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
-        with self._reading() as connection:
-            total = connection.execute("SELECT count(*) FROM contacts").fetchone()[0]
-            rows = []
-            if limit and offset < total:
-                rows = connection.execute(
-                    "SELECT uuid, email, created_at FROM contacts ORDER BY id LIMIT ? OFFSET ?",
-                    (limit, offset),
-                ).fetchall()
-        return [dict(row) for row in rows], total
 
     def _one_contact(self, where: str, value: str) -> dict[str, Any] | None:
         with self._connect() as connection:

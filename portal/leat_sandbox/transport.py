@@ -47,10 +47,7 @@ class SandboxAdapter(BaseAdapter):
             base_url=f"{url.scheme}://{url.netloc}",
             query_string=url.query,
             method=request.method,
-            # The body arrives whole, so a chunked upload's framing header no longer applies.
-            headers=[
-                (k, v) for k, v in request.headers.items() if k.lower() != "transfer-encoding"
-            ],
+            headers=list(request.headers.items()),
             data=_body_bytes(request.body),
         )
         try:
@@ -85,12 +82,11 @@ class SandboxAdapter(BaseAdapter):
         """Nothing to release: there are no connections."""
 
 
-def _body_bytes(body: Any) -> bytes | None:
-    # requests gives bytes or str for data/json, a file or an iterator when streaming.
-    if body is None or isinstance(body, bytes):
-        return body
+def _body_bytes(body: str | bytes | None) -> bytes | None:
+    # requests gives str for a form, bytes for JSON; the Leat client never streams a
+    # body (a file or an iterator), so those are not handled.
     if isinstance(body, str):
         return body.encode("utf-8")
-    if hasattr(body, "read"):
-        return _body_bytes(body.read())
-    return b"".join(_body_bytes(chunk) or b"" for chunk in body)
+    if body is None or isinstance(body, bytes):
+        return body
+    raise TypeError(f"the in-process sandbox takes no streamed body ({type(body).__name__})")
