@@ -127,11 +127,6 @@ def input_value(page: Any, name: str) -> str:
     return field.get("value", "")
 
 
-def rows(page: Any) -> list[Tag]:
-    """The rows of the visits table, newest first."""
-    return soup(page).select("#visit-rows > tr")
-
-
 def error_under(page: Any, field_id: str) -> str:
     """The error text shown under a field, checking it is linked to the field."""
     doc = soup(page)
