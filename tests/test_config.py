@@ -136,14 +136,12 @@ def test_demo_app_keeps_one_secret_key_across_restarts(tmp_path):
 
 
 def test_the_flask_cli_stops_with_one_line_naming_the_variable(tmp_path):
-    result = run_python(
-        *("-m", "flask", "--app", "wsgi", "db", "upgrade"),
-        env=tool_environ(
-            SECRET_KEY="k",
-            PORTAL_LAUNCH_SECRET="l" * 32,
-            DATABASE_URL=f"sqlite:///{tmp_path}/x.sqlite3",
-        ),
+    environ = tool_environ(
+        SECRET_KEY="k",
+        PORTAL_LAUNCH_SECRET="l" * 32,
+        DATABASE_URL=f"sqlite:///{tmp_path}/x.sqlite3",
     )
+    result = run_python("-m", "flask", "--app", "wsgi", "db", "upgrade", env=environ)
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -152,10 +150,8 @@ def test_the_flask_cli_stops_with_one_line_naming_the_variable(tmp_path):
 
 
 def test_gunicorn_stops_with_one_line_before_any_worker_boots():
-    result = run_python(
-        *("-m", "gunicorn", "wsgi:app"),
-        env=tool_environ(LEAT_API_TOKEN="t", PORTAL_LAUNCH_SECRET="l" * 32, PORT="0"),
-    )
+    environ = tool_environ(LEAT_API_TOKEN="t", PORTAL_LAUNCH_SECRET="l" * 32, PORT="0")
+    result = run_python("-m", "gunicorn", "wsgi:app", env=environ)
     assert result.returncode != 0
     output = (result.stdout + result.stderr).strip().splitlines()
     assert output == [
