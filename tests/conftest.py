@@ -20,7 +20,14 @@ import pytest
 from databases import Databases, on_postgres
 from flask import Flask
 from flask_migrate import upgrade
-from helpers import LAUNCH_SECRET, launch_path, portal_app, portal_config, signed_in
+from helpers import (
+    LAUNCH_SECRET,
+    is_portal_setting,
+    launch_path,
+    portal_app,
+    portal_config,
+    signed_in,
+)
 
 from portal.database import enable_migrations
 from portal.leat import LeatClient
@@ -82,7 +89,7 @@ def sandbox_api(sandbox: SandboxServer) -> SandboxApi:
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never see the developer's own portal settings."""
     for name in list(os.environ):
-        if name.startswith(("LEAT_", "PORTAL_")) or name in ("SECRET_KEY", "DATABASE_URL"):
+        if is_portal_setting(name):
             monkeypatch.delenv(name)
 
 

@@ -180,15 +180,16 @@ def procfile_command(process: str) -> list[str]:
     raise AssertionError(f"the Procfile has no {process}: line")
 
 
+def is_portal_setting(name: str) -> bool:
+    """Whether the environment variable ``name`` configures the portal or its gunicorn."""
+    prefixes, names = ("LEAT_", "PORTAL_", "GUNICORN"), ("SECRET_KEY", "DATABASE_URL")
+    return name.startswith(prefixes) or name in names
+
+
 def tool_environ(**settings: str | None) -> dict[str, str]:
     """This process's environment without any portal setting, plus ``settings`` (a
     setting given as None stays unset): what a freshly configured host would run with."""
-    environ = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("LEAT_", "PORTAL_", "GUNICORN"))
-        and name not in ("SECRET_KEY", "DATABASE_URL")
-    }
+    environ = {name: value for name, value in os.environ.items() if not is_portal_setting(name)}
     environ.update(settings)
     return {name: value for name, value in environ.items() if value is not None}
 
