@@ -2,7 +2,11 @@
 
 The Leat sandbox: each test gets a fresh SQLite file, the sandbox app on it, and that
 app served over real loopback HTTP, so tests speak to it as the portal speaks to Leat.
-The portal: a fresh copy of a database built by the migrations, talking to that sandbox.
+The portal: a fresh copy of a database built by the migrations, talking to that sandbox,
+built by ``helpers.make_portal`` (TESTING on, undefined template variables an error).
+
+Markers: ``browser`` is given here to every test that uses a browser fixture, so
+``-m "not browser"`` is the quick loop; ``postgres`` tests are skipped on SQLite.
 """
 
 from __future__ import annotations
@@ -13,13 +17,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from databases import Databases
+from databases import Databases, on_postgres
 from flask import Flask
 from flask_migrate import upgrade
+from helpers import (
+    LAUNCH_SECRET,
+    is_portal_setting,
+    launch_path,
+    portal_app,
+    portal_config,
+    signed_in,
+)
 
-from portal import create_app
-from portal.auth.launch import mint
-from portal.database import db, enable_migrations
+from portal.database import enable_migrations
 from portal.leat import LeatClient
 from portal.leat_sandbox import (
     API_PREFIX,
@@ -28,7 +38,6 @@ from portal.leat_sandbox import (
     create_sandbox_app,
     serve_in_thread,
 )
-from portal.models import DeliveryPause, VisitRecord, utcnow
 
 # -- the Leat sandbox ------------------------------------------------------------
 
@@ -80,7 +89,7 @@ def sandbox_api(sandbox: SandboxServer) -> SandboxApi:
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never see the developer's own portal settings."""
     for name in list(os.environ):
-        if name.startswith(("LEAT_", "PORTAL_")) or name in ("SECRET_KEY", "DATABASE_URL"):
+        if is_portal_setting(name):
             monkeypatch.delenv(name)
 
 
@@ -95,19 +104,17 @@ def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Databases]:
 def migrated_database(databases: Databases) -> str:
     """One database built by the migrations from empty; each test gets a copy."""
     url = databases.template_url()
-    app = create_app(
-        {
-            "INSTANCE_PATH": databases.folder,
-            "LEAT_API_TOKEN": "unused",
-            "SECRET_KEY": "unused",
-            "PORTAL_LAUNCH_SECRET": LAUNCH_SECRET,
-            "SQLALCHEMY_DATABASE_URI": url,
-        }
-    )
-    enable_migrations(app)
-    with app.app_context():
-        upgrade()
-        db.engine.dispose()
+    settings = {
+        "INSTANCE_PATH": databases.folder,
+        "LEAT_API_TOKEN": "unused",
+        "SECRET_KEY": "unused",
+        "PORTAL_LAUNCH_SECRET": LAUNCH_SECRET,
+        "SQLALCHEMY_DATABASE_URI": url,
+    }
+    with portal_app(settings) as app:
+        enable_migrations(app)
+        with app.app_context():
+            upgrade()
     return url
 
 
@@ -123,45 +130,11 @@ def empty_database_url(databases: Databases, tmp_path: Path) -> str:
     return databases.empty(tmp_path)
 
 
-LAUNCH_SECRET = "launch-secret-for-tests-only-0123456789"
-
-
-def launch_path(manager_id="anna@example.com", name="Anna", shops=("*",)) -> str:
-    """A fresh launch link's path, as the intranet would sign it."""
-    token = mint(LAUNCH_SECRET, manager_id=manager_id, name=name, shops=shops)
-    return f"/launch?token={token}"
-
-
-def make_everything_due() -> None:
-    """What time does for the worker, at once: every waiting record and any pause of
-    the queue due now (inside an app context)."""
-    now = utcnow()
-    db.session.execute(db.update(VisitRecord).values(next_attempt_at=None))
-    db.session.execute(db.update(DeliveryPause).values(until=now))
-    db.session.commit()
-
-
-def portal_config(tmp_path: Path, database: str, sandbox: SandboxServer) -> dict:
-    return {
-        "PORTAL_LAUNCH_SECRET": LAUNCH_SECRET,
-        "INSTANCE_PATH": tmp_path / "instance",
-        "LEAT_API_TOKEN": sandbox.token,
-        "LEAT_BASE_URL": sandbox.base_url,
-        "LEAT_CONNECT_TIMEOUT": 2.0,
-        "LEAT_READ_TIMEOUT": 5.0,
-        "SECRET_KEY": "test-secret",
-        "SQLALCHEMY_DATABASE_URI": database,
-    }
-
-
 @pytest.fixture
 def app(tmp_path: Path, sandbox: SandboxServer, database_url: str) -> Iterator[Flask]:
     """The portal on a migrated database, talking to the sandbox over loopback HTTP."""
-    portal = create_app(portal_config(tmp_path, database_url, sandbox))
-    yield portal
-    with portal.app_context():
-        db.engine.dispose()
-    portal.extensions["leat"].close()
+    with portal_app(portal_config(tmp_path, database_url, sandbox)) as portal:
+        yield portal
 
 
 @pytest.fixture
@@ -173,9 +146,7 @@ def anonymous(app: Flask):
 @pytest.fixture
 def client(app: Flask):
     """A manager of every shop, signed in by launch link."""
-    browser = app.test_client()
-    assert browser.get(launch_path()).status_code == 303
-    return browser
+    return signed_in(app)
 
 
 @pytest.fixture
@@ -240,3 +211,20 @@ def page(browser, live_portal):
     )
     yield tab
     context.close()
+
+
+# -- markers -------------------------------------------------------------------------
+
+BROWSER_FIXTURES = {"browser", "page"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``browser`` on every test that drives Chromium, found by the fixtures it uses
+    (directly or through another fixture), so a new browser test is marked for free;
+    ``postgres`` tests skipped unless the suite runs on a PostgreSQL server."""
+    on_sqlite = pytest.mark.skip(reason="needs PostgreSQL; .ci/run runs it there")
+    for item in items:
+        if BROWSER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.browser)
+        if item.get_closest_marker("postgres") and not on_postgres():
+            item.add_marker(on_sqlite)

@@ -9,40 +9,31 @@ from types import SimpleNamespace
 
 import itsdangerous.timed
 import pytest
-from conftest import LAUNCH_SECRET, launch_path, portal_config
+from helpers import (
+    HTMX,
+    LAUNCH_SECRET,
+    csrf_token,
+    editor_fields,
+    launch_path,
+    portal_app,
+    portal_config,
+    post_visit,
+    save_visit,
+    signed_in,
+    soup,
+    text,
+)
 
-from portal import create_app
 from portal.auth.launch import mint
 from portal.database import db
 from portal.leat_sandbox import seed
 from portal.models import VisitRecord
 
-HTMX = {"HX-Request": "true"}
-TOKEN = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
-
-
-def csrf(client) -> str:
-    return TOKEN.search(client.get("/visits").text).group(1)
-
-
-def signed_in(app, *shops, name="Anna", manager_id="anna@example.com"):
-    client = app.test_client()
-    response = client.get(launch_path(manager_id=manager_id, name=name, shops=shops or ("*",)))
-    assert response.status_code == 303
-    assert response.headers["Location"] == "/visits"
-    return client
+VISIT = {"contact": "anna.devries@example.com", "starts_at": "2026-05-01T10:00", "source": "Portal"}
 
 
 def create(client, shop, **extra):
-    data = {
-        "csrf_token": csrf(client),
-        "contact": "anna.devries@example.com",
-        "shop": shop,
-        "starts_at": "2026-05-01T10:00",
-        "source": "Portal",
-        **extra,
-    }
-    return client.post("/visits", data=data, headers=HTMX)
+    return post_visit(client, **{**VISIT, "shop": shop, **extra})
 
 
 # -- no session ------------------------------------------------------------------------
@@ -117,7 +108,7 @@ def test_used_ids_are_forgotten_once_expired(app):
 
 
 def test_sign_out_ends_the_session(client):
-    response = client.post("/sign-out", data={"csrf_token": csrf(client)})
+    response = client.post("/sign-out", data={"csrf_token": csrf_token(client)})
     assert response.status_code == 303
     assert client.get(response.headers["Location"]).status_code == 200
     assert client.get("/visits").status_code == 401
@@ -167,7 +158,7 @@ def utrecht_visit(app):
 
 def test_the_shop_select_offers_only_the_managers_shops(app):
     page = signed_in(app, seed.SHOP_AMSTERDAM, seed.SHOP_WEBSHOP).get("/visits").text
-    options = re.findall(r'<option[^>]*value="([^"]+)"', page)
+    options = [option["value"] for option in soup(page).select("option") if option.get("value")]
     assert options == [seed.SHOP_AMSTERDAM, seed.SHOP_WEBSHOP]
 
 
@@ -183,9 +174,7 @@ def test_another_shops_visit_does_not_exist_for_this_manager(app, utrecht_visit)
     assert amsterdam.get(f"/visits/{utrecht_visit}/edit", headers=HTMX).status_code == 404
     assert amsterdam.get(f"/visits/{utrecht_visit}/edit").status_code == 404
     assert amsterdam.get(f"/visits/{utrecht_visit}", headers=HTMX).status_code == 404
-    token = csrf(amsterdam)
-    prefix = f"visit-{utrecht_visit}-"
-    data = {prefix + "csrf_token": token, prefix + "source": "hijacked"}
+    data = editor_fields(utrecht_visit, csrf_token=csrf_token(amsterdam), source="hijacked")
     assert amsterdam.put(f"/visits/{utrecht_visit}", data=data, headers=HTMX).status_code == 404
     assert amsterdam.post(f"/visits/{utrecht_visit}", data=data).status_code == 404
 
@@ -204,16 +193,10 @@ def test_the_list_never_shows_another_shops_visit(app, utrecht_visit):
 
 def test_every_create_and_edit_records_who_did_it(app, utrecht_visit):
     boss = signed_in(app, name="Bob", manager_id="bob@example.com")
-    prefix = f"visit-{utrecht_visit}-"
-    data = {
-        prefix + "csrf_token": csrf(boss),
-        prefix + "starts_at": "2026-05-01T10:00",
-        prefix + "source": "Corrected",
-    }
-    response = boss.put(f"/visits/{utrecht_visit}", data=data, headers=HTMX)
+    response = save_visit(boss, utrecht_visit, starts_at="2026-05-01T10:00", source="Corrected")
     assert response.status_code == 200
-    assert "by Ursula" in response.text
-    assert re.search(r"edited by Bob, \d\d:\d\d", response.text)
+    assert "by Ursula" in text(response)
+    assert re.search(r"edited by Bob, \d\d:\d\d", text(response))
     with app.app_context():
         record = db.session.scalar(db.select(VisitRecord))
         assert (record.created_by, record.created_by_name) == ("ursula@example.com", "Ursula")
@@ -224,16 +207,18 @@ def test_every_create_and_edit_records_who_did_it(app, utrecht_visit):
 # -- cookies and headers --------------------------------------------------------------------
 
 
-def session_cookie(response) -> str:
+def session_cookie(response, *attributes: str) -> str:
+    """The session cookie an answer sets, checked to carry each of ``attributes``."""
     (cookie,) = [c for c in response.headers.getlist("Set-Cookie") if "portal-session" in c]
+    assert cookie.startswith("__Host-portal-session=")
+    for attribute in attributes:
+        assert attribute in cookie
     return cookie
 
 
 def test_the_session_cookie_on_its_own_site(app):
-    cookie = session_cookie(app.test_client().get(launch_path()))
-    assert cookie.startswith("__Host-portal-session=")
-    for attribute in ("Secure", "HttpOnly", "Path=/", "SameSite=Lax"):
-        assert attribute in cookie
+    signed = app.test_client().get(launch_path())
+    cookie = session_cookie(signed, "Secure", "HttpOnly", "Path=/", "SameSite=Lax")
     assert "Partitioned" not in cookie
     assert "Domain" not in cookie
     expires = re.search(r"Expires=([^;]+)", cookie).group(1)
@@ -246,18 +231,13 @@ def embedded_app(tmp_path, sandbox, database_url):
     config = portal_config(tmp_path, database_url, sandbox)
     config["PORTAL_FRAME_ANCESTORS"] = ("https://intranet.example",)
     config["PORTAL_SESSION_HOURS"] = 2
-    portal = create_app(config)
-    yield portal
-    with portal.app_context():
-        db.engine.dispose()
-    portal.extensions["leat"].close()
+    with portal_app(config) as portal:
+        yield portal
 
 
 def test_the_session_cookie_inside_a_cross_site_frame(embedded_app):
-    cookie = session_cookie(embedded_app.test_client().get(launch_path()))
-    assert cookie.startswith("__Host-portal-session=")
-    for attribute in ("Secure", "HttpOnly", "SameSite=None", "Partitioned"):
-        assert attribute in cookie
+    signed = embedded_app.test_client().get(launch_path())
+    session_cookie(signed, "Secure", "HttpOnly", "SameSite=None", "Partitioned")
 
 
 def test_frame_ancestors_when_embedding_is_configured(embedded_app):
@@ -283,7 +263,7 @@ def test_https_behind_the_router_is_seen_as_https(anonymous):
 
 
 def test_csrf_keeps_working_for_the_whole_session(client, app, monkeypatch):
-    token = csrf(client)
+    token = csrf_token(client)
     later = time.time() + 7 * 3600  # an hour is flask-wtf's default limit
     monkeypatch.setattr(itsdangerous.timed, "time", SimpleNamespace(time=lambda: later))
     data = {"csrf_token": token, "contact": "anna.devries@example.com", "shop": seed.SHOP_WEBSHOP}

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from helpers import run_python, tool_environ
 
 from portal import ConfigError, create_app
 from portal.config import check, database_url, from_environ, worst_case_request_seconds
 
-ROOT = Path(__file__).resolve().parents[1]
 PRODUCTION = {
     "LEAT_API_TOKEN": "token",
     "SECRET_KEY": "key",
@@ -138,27 +135,13 @@ def test_demo_app_keeps_one_secret_key_across_restarts(tmp_path):
     assert (tmp_path / "demo-secret-key").stat().st_mode & 0o077 == 0
 
 
-def clean_environ(**extra):
-    keep = {k: v for k, v in os.environ.items() if not k.startswith(("LEAT_", "PORTAL_"))}
-    keep.pop("SECRET_KEY", None)
-    keep.pop("DATABASE_URL", None)
-    return {**keep, **extra}
-
-
 def test_the_flask_cli_stops_with_one_line_naming_the_variable(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
-        cwd=ROOT,
-        env=clean_environ(
-            SECRET_KEY="k",
-            PORTAL_LAUNCH_SECRET="l" * 32,
-            DATABASE_URL=f"sqlite:///{tmp_path}/x.sqlite3",
-        ),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    environ = tool_environ(
+        SECRET_KEY="k",
+        PORTAL_LAUNCH_SECRET="l" * 32,
+        DATABASE_URL=f"sqlite:///{tmp_path}/x.sqlite3",
     )
+    result = run_python("-m", "flask", "--app", "wsgi", "db", "upgrade", env=environ)
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -167,15 +150,8 @@ def test_the_flask_cli_stops_with_one_line_naming_the_variable(tmp_path):
 
 
 def test_gunicorn_stops_with_one_line_before_any_worker_boots():
-    result = subprocess.run(
-        [sys.executable, "-m", "gunicorn", "wsgi:app"],
-        cwd=ROOT,
-        env=clean_environ(LEAT_API_TOKEN="t", PORTAL_LAUNCH_SECRET="l" * 32, PORT="0"),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    environ = tool_environ(LEAT_API_TOKEN="t", PORTAL_LAUNCH_SECRET="l" * 32, PORT="0")
+    result = run_python("-m", "gunicorn", "wsgi:app", env=environ)
     assert result.returncode != 0
     output = (result.stdout + result.stderr).strip().splitlines()
     assert output == [
@@ -186,27 +162,17 @@ def test_gunicorn_stops_with_one_line_before_any_worker_boots():
 
 def test_the_web_app_does_not_load_alembic_but_flask_db_still_migrates(tmp_path):
     # Alembic serves no request and costs a web worker ~11 MB: only `flask db` loads it.
-    environ = clean_environ(
+    environ = tool_environ(
         LEAT_API_TOKEN="t",
         SECRET_KEY="k",
         PORTAL_LAUNCH_SECRET="l" * 32,
         DATABASE_URL=f"sqlite:///{tmp_path}/x.sqlite3",
     )
-
-    def python(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, *args],
-            cwd=ROOT,
-            env=environ,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-
-    loaded = python("-c", "import sys, wsgi; print(sorted({'alembic'} & set(sys.modules)))")
+    loaded = run_python(
+        "-c", "import sys, wsgi; print(sorted({'alembic'} & set(sys.modules)))", env=environ
+    )
     assert loaded.stdout.strip() == "[]", loaded.stderr
     for command in ("upgrade", "current"):
-        result = python("-m", "flask", "--app", "wsgi", "db", command)
+        result = run_python("-m", "flask", "--app", "wsgi", "db", command, env=environ)
         assert result.returncode == 0, result.stderr
     assert "(head)" in result.stdout

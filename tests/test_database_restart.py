@@ -4,14 +4,12 @@ before use (``pool_pre_ping``) and replaced when the server has dropped them."""
 from __future__ import annotations
 
 import pytest
-from databases import admin_connection, on_postgres
+from databases import admin_connection
 from sqlalchemy.engine import make_url
 
 from portal.database import db
 
-pytestmark = pytest.mark.skipif(
-    not on_postgres(), reason="a database server's restart; .ci/run runs this on PostgreSQL"
-)
+pytestmark = pytest.mark.postgres  # a database server's restart: skipped on SQLite
 
 
 def drop_every_connection(database: str) -> int:

@@ -9,11 +9,10 @@ submission, never two.
 from __future__ import annotations
 
 import html
-import re
-import socket
 
 import pytest
-from conftest import make_everything_due
+from helpers import HTMX, closed_port, make_everything_due
+from helpers import csrf_token as csrf
 
 from portal.database import db
 from portal.leat import ErrorKind, LeatClient
@@ -21,15 +20,7 @@ from portal.leat_sandbox import MAINTENANCE_PAGE, Fault, seed
 from portal.models import Delivery, VisitRecord
 from portal.visits import delivery
 
-HTMX = {"HX-Request": "true"}
-TOKEN = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 STALL = 1.2  # longer than the read timeout the tests give the portal
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # name: (fault, what the manager reads, the outcome: "pending" or an HTTP status)
@@ -86,10 +77,6 @@ def portal(app, sandbox):
     """The app with a short read timeout, so a stalled answer is a timeout here."""
     app.extensions["leat"].timeout = (2.0, 0.5)
     return app
-
-
-def csrf(client) -> str:
-    return TOKEN.search(client.get("/visits").text).group(1)
 
 
 def records(app) -> list[VisitRecord]:

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
-from conftest import launch_path, make_everything_due
+from helpers import HTMX, csrf_token, input_value, launch_path, make_everything_due
 
 from portal.database import db
 from portal.leat_sandbox import MAINTENANCE_PAGE, Fault, seed
 from portal.models import Delivery, VisitRecord
 from portal.visits import delivery
 
-HTMX = {"HX-Request": "true"}
 SESSION_COOKIE = "__Host-portal-session"
-TOKEN = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
-SUBMISSION_KEY = re.compile(r'name="submission_key" type="hidden" value="([^"]+)"')
 
 
 def count(app, **where) -> int:
@@ -39,8 +35,8 @@ def make_due_and_drain(app) -> None:
 def test_the_same_form_sent_twice_makes_one_visit(client, app, sandbox_leat):
     page = client.get("/visits").text
     form = {
-        "csrf_token": TOKEN.search(page).group(1),
-        "submission_key": SUBMISSION_KEY.search(page).group(1),
+        "csrf_token": csrf_token(page),
+        "submission_key": input_value(page, "submission_key"),
         "contact": seed.CONTACT_ANNA,
         "shop": seed.SHOP_AMSTERDAM,
         "source": "Once",
@@ -57,7 +53,7 @@ def test_the_same_form_sent_twice_makes_one_visit(client, app, sandbox_leat):
     assert sandbox_leat.list_visits().total == 1
     assert count(app) == 1
     # The fresh form after a success carries a new key: the next visit is a new one.
-    assert SUBMISSION_KEY.search(first.text).group(1) != form["submission_key"]
+    assert input_value(first, "submission_key") != form["submission_key"]
 
 
 def test_300_creates_from_many_threads_with_a_flaky_leat(app, sandbox, sandbox_leat):
@@ -97,10 +93,10 @@ def test_300_creates_from_many_threads_with_a_flaky_leat(app, sandbox, sandbox_l
                     allow_redirects=False,
                     timeout=10,
                 )
-                token = TOKEN.search(browser.get(portal.base_url + "/visits", timeout=10).text)
+                token = csrf_token(browser.get(portal.base_url + "/visits", timeout=10))
                 for i in range(number, total, threads):
                     data = {
-                        "csrf_token": token.group(1),
+                        "csrf_token": token,
                         "contact": contacts[i % len(contacts)],
                         "shop": shops[i % len(shops)],
                         "source": f"soak {i}",
@@ -129,7 +125,7 @@ def test_300_creates_from_many_threads_with_a_flaky_leat(app, sandbox, sandbox_l
 
 
 def test_two_workers_draining_one_queue_send_each_item_once(client, app, sandbox, sandbox_leat):
-    token = TOKEN.search(client.get("/visits").text).group(1)
+    token = csrf_token(client)
     sandbox.faults.inject(MAINTENANCE_PAGE, method="POST", path="/visits", times=None)
     for i in range(40):
         data = {

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import re
-
 from flask_migrate import upgrade
+from helpers import make_portal, soup
 
-from portal import create_app
 from portal.database import enable_migrations
 from portal.leat.binding import leat
 from portal.leat_sandbox import seed
 
 
 def demo_app(instance):
-    return create_app({"INSTANCE_PATH": instance, "PORTAL_DEMO": True})
+    return make_portal({"INSTANCE_PATH": instance, "PORTAL_DEMO": True})
 
 
 def test_demo_mode_answers_leat_calls_from_the_in_process_sandbox(tmp_path):
@@ -39,7 +37,8 @@ def test_the_visits_page_shows_demo_mode_and_the_sandbox_shops(tmp_path):
     browser = app.test_client()
     refused = browser.get("/visits")
     assert refused.status_code == 401
-    link = re.search(r'href="http://localhost(/launch\?token=[^"]+)"', refused.text).group(1)
+    demo_link = soup(refused).select_one('a[href^="http://localhost/launch?token="]')
+    link = demo_link["href"].removeprefix("http://localhost")
     assert browser.get(link).status_code == 303
     response = browser.get("/visits")
     assert response.status_code == 200

@@ -6,14 +6,14 @@ localhost: two sites, so the session cookie is a third-party cookie there.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from html import escape
 
 import pytest
-from conftest import launch_path, portal_config
+from helpers import launch_path, playwright_pause, portal_app, portal_config, wait_until
 from playwright.sync_api import expect
 
-from portal import create_app
-from portal.database import db
 from portal.leat_sandbox import serve_in_thread
 
 
@@ -45,10 +45,14 @@ def intranet():
         yield page
 
 
-def framed_portal(tmp_path, sandbox, database_url, ancestors):
+@contextmanager
+def framed_portal(tmp_path, sandbox, database_url, ancestors) -> Iterator[str]:
+    """The portal allowing ``ancestors`` to frame it, served on localhost (another site
+    than the intranet's 127.0.0.1); yields its base URL."""
     config = portal_config(tmp_path, database_url, sandbox)
     config["PORTAL_FRAME_ANCESTORS"] = ancestors
-    return create_app(config)
+    with portal_app(config) as app, serve_in_thread(app) as server:
+        yield server.base_url.replace("127.0.0.1", "localhost")
 
 
 @pytest.fixture
@@ -70,17 +74,10 @@ def open_intranet(browser):
         context.close()
 
 
-def serve_on_localhost(app):
-    server = serve_in_thread(app)
-    return server, server.base_url.replace("127.0.0.1", "localhost")
-
-
 def test_sign_in_create_and_edit_inside_a_cross_site_frame(
     tmp_path, sandbox, database_url, intranet, open_intranet, sandbox_leat
 ):
-    app = framed_portal(tmp_path, sandbox, database_url, (intranet.url,))
-    server, portal_url = serve_on_localhost(app)
-    try:
+    with framed_portal(tmp_path, sandbox, database_url, (intranet.url,)) as portal_url:
         page = open_intranet(intranet, portal_url)
         frame = page.frame_locator("iframe")
         expect(frame.get_by_role("heading", name="Visits", exact=True)).to_be_visible()
@@ -101,27 +98,19 @@ def test_sign_in_create_and_edit_inside_a_cross_site_frame(
         editor.get_by_role("button", name="Save").click()
         expect(frame.locator("#visit-rows > tr").first).to_contain_text("Framed and edited")
         assert sandbox_leat.list_visits().visits[0].source == "Framed and edited"
-    finally:
-        server.stop()
-        with app.app_context():
-            db.engine.dispose()
-        app.extensions["leat"].close()
 
 
 def test_without_frame_ancestors_the_frame_is_refused(
     tmp_path, sandbox, database_url, intranet, open_intranet
 ):
-    app = framed_portal(tmp_path, sandbox, database_url, ())
-    server, portal_url = serve_on_localhost(app)
-    try:
+    with framed_portal(tmp_path, sandbox, database_url, ()) as portal_url:
         page = open_intranet(intranet, portal_url)
         expect(page.get_by_role("heading", name="Company intranet")).to_be_visible()
         frame = page.frame_locator("iframe")
-        page.wait_for_timeout(1000)
+
+        def refused() -> bool:
+            return any("frame-ancestors" in line for line in page.console_lines)
+
+        wait_until(refused, pause=playwright_pause(page), message=lambda: str(page.console_lines))
         expect(frame.get_by_role("heading", name="Visits", exact=True)).to_have_count(0)
-        assert any("frame-ancestors" in line for line in page.console_lines), page.console_lines
-    finally:
-        server.stop()
-        with app.app_context():
-            db.engine.dispose()
-        app.extensions["leat"].close()
+        assert refused(), page.console_lines

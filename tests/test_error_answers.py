@@ -13,7 +13,6 @@ import re
 from collections.abc import Callable
 
 import pytest
-from conftest import launch_path
 from error_triggers import (
     PAGE_EXPIRED,
     RETRY_AFTER,
@@ -22,6 +21,7 @@ from error_triggers import (
     csrf_token,
     with_failing_routes,
 )
+from helpers import launch_path
 
 from portal.leat_sandbox import seed
 from portal.security import MAX_REQUEST_BYTES

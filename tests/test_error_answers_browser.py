@@ -9,7 +9,6 @@ Requests are fired at the first row of the table the way its own buttons fire th
 from __future__ import annotations
 
 import pytest
-from conftest import launch_path
 from error_triggers import (
     NOT_ANSWERED_PROPERLY,
     NOT_REACHED,
@@ -18,6 +17,7 @@ from error_triggers import (
     csrf_token,
     with_failing_routes,
 )
+from helpers import launch_path
 from playwright.sync_api import expect
 
 from portal.database import db

@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
-import shlex
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -16,25 +14,26 @@ from pathlib import Path
 
 import pytest
 import requests
+from helpers import (
+    ROOT,
+    closed_port,
+    make_portal,
+    procfile_command,
+    run_python,
+    tool_environ,
+    wait_until,
+)
 
-from portal import create_app
 from portal.auth.launch import mint
 from portal.leat_sandbox import Fault
 
-ROOT = Path(__file__).resolve().parents[1]
 LAUNCH = "l" * 32
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_healthz_touches_neither_leat_nor_the_database(tmp_path):
     # Leat is a closed port and the database a file in a folder that does not
     # exist: any use of either would fail or hang.
-    app = create_app(
+    app = make_portal(
         {
             "INSTANCE_PATH": tmp_path,
             "LEAT_API_TOKEN": "t",
@@ -51,47 +50,27 @@ def test_healthz_touches_neither_leat_nor_the_database(tmp_path):
     assert time.monotonic() - started < 0.5
 
 
-def procfile_command(process: str) -> list[str]:
-    for line in (ROOT / "Procfile").read_text().splitlines():
-        name, _, command = line.partition(":")
-        if name.strip() == process:
-            return shlex.split(command)
-    raise AssertionError(f"the Procfile has no {process}: line")
-
-
 @pytest.fixture
 def procfile_web(tmp_path):
     """Starts the Procfile's web line as a PaaS would (PORT set, settings in the
-    environment); each call may change the environment. Stopped with SIGTERM after."""
+    environment); each call may change the environment. Stopped after the test with
+    SIGQUIT, gunicorn's quick shutdown (SIGTERM's graceful one cost ~2 s a test)."""
     processes = []
 
     def start(**overrides):
         port = closed_port()
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("LEAT_", "PORTAL_", "GUNICORN"))
+        settings = {
+            "PORT": str(port),
+            "WEB_CONCURRENCY": "2",
+            "LEAT_API_TOKEN": "t",
+            "LEAT_BASE_URL": f"http://127.0.0.1:{closed_port()}",
+            "SECRET_KEY": "k",
+            "PORTAL_LAUNCH_SECRET": "l" * 32,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'portal.sqlite3'}",
+            "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
         }
-        env.update(
-            PORT=str(port),
-            WEB_CONCURRENCY="2",
-            LEAT_API_TOKEN="t",
-            LEAT_BASE_URL=f"http://127.0.0.1:{closed_port()}",
-            SECRET_KEY="k",
-            PORTAL_LAUNCH_SECRET="l" * 32,
-            DATABASE_URL=f"sqlite:///{tmp_path / 'portal.sqlite3'}",
-            PATH=f"{Path(sys.executable).parent}:{env.get('PATH', '')}",
-        )
-        env.update(overrides)
-        env = {k: v for k, v in env.items() if v is not None}
-        subprocess.run(
-            [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-            timeout=60,
-        )
+        env = tool_environ(**{**settings, **overrides})
+        run_python("-m", "flask", "--app", "wsgi", "db", "upgrade", env=env, check=True)
         log = tmp_path / f"gunicorn-{port}.log"
         with log.open("w") as out:
             processes.append(
@@ -110,7 +89,7 @@ def procfile_web(tmp_path):
 
     yield start
     for process in processes:
-        process.send_signal(signal.SIGTERM)
+        process.send_signal(signal.SIGQUIT)
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
@@ -119,17 +98,27 @@ def procfile_web(tmp_path):
 
 
 def wait_until_up(url, log):
-    deadline = time.monotonic() + 30
-    with requests.Session() as http:
-        while time.monotonic() < deadline:
-            try:
-                http.get(url + "/healthz", timeout=2)
-                return
-            except requests.ConnectionError:
-                time.sleep(0.1)
-    raise AssertionError("gunicorn did not start:\n" + log.read_text())
+    def answering() -> bool:
+        try:
+            requests.get(url + "/healthz", timeout=2)
+        except requests.ConnectionError:
+            return False
+        return True
+
+    wait_until(answering, 30, message=lambda: "gunicorn did not start:\n" + log.read_text())
 
 
+def access_lines(log: Path) -> list[dict]:
+    """The access log's lines written so far (a line still being written is not one)."""
+    lines = log.read_text().splitlines(keepends=True)
+    return [
+        json.loads(line)
+        for line in lines
+        if line.endswith("\n") and '"logger": "portal.access"' in line
+    ]
+
+
+@pytest.mark.slow
 def test_healthz_under_gunicorn_from_the_procfile(procfile_web):
     url, log = procfile_web()
     response = requests.get(url + "/healthz", timeout=5)
@@ -137,18 +126,17 @@ def test_healthz_under_gunicorn_from_the_procfile(procfile_web):
     assert response.headers["Content-Type"] == "application/json"
     assert response.json() == {"status": "ok"}
     # gunicorn.conf.py sends access lines to stdout: the request is there.
-    time.sleep(0.2)
-    output = log.read_text()
-    assert "gthread" in output
-    access = [
-        json.loads(line) for line in output.splitlines() if '"logger": "portal.access"' in line
-    ]
-    assert any(
-        (a["method"], a["path"], a["status"]) == ("GET", "/healthz", 200) and a["request_id"]
-        for a in access
-    ), output
+    wait_until(
+        lambda: any(
+            (a["method"], a["path"], a["status"]) == ("GET", "/healthz", 200) and a["request_id"]
+            for a in access_lines(log)
+        ),
+        message=log.read_text,
+    )
+    assert "gthread" in log.read_text()
 
 
+@pytest.mark.slow
 def test_demo_mode_prints_a_sign_in_link_that_works(procfile_web):
     url, log = procfile_web(
         PORTAL_DEMO="1",
@@ -157,10 +145,8 @@ def test_demo_mode_prints_a_sign_in_link_that_works(procfile_web):
         SECRET_KEY=None,
         PORTAL_LAUNCH_SECRET=None,
     )
-    time.sleep(0.2)
-    match = re.search(r"Sign in to the demo portal: (\S+)", log.read_text())
-    assert match, log.read_text()
-    link = match.group(1)
+    printed = re.compile(r"Sign in to the demo portal: (\S+)\n")
+    link = wait_until(lambda: printed.search(log.read_text()), message=log.read_text).group(1)
     assert link.startswith(url + "/launch?token=")
     with requests.Session() as http:
         response = http.get(link, allow_redirects=False, timeout=10)
@@ -192,7 +178,7 @@ def test_readyz_checks_the_database(anonymous):
 
 
 def test_readyz_answers_503_when_the_database_is_unreachable(tmp_path):
-    app = create_app(
+    app = make_portal(
         {
             "INSTANCE_PATH": tmp_path,
             "LEAT_API_TOKEN": "t",
@@ -207,6 +193,7 @@ def test_readyz_answers_503_when_the_database_is_unreachable(tmp_path):
     assert app.test_client().get("/healthz").status_code == 200
 
 
+@pytest.mark.slow
 def test_sigterm_lets_a_request_in_flight_finish(procfile_web, sandbox):
     url, _log = procfile_web(
         LEAT_BASE_URL=sandbox.base_url, LEAT_API_TOKEN=sandbox.token, PORTAL_LAUNCH_SECRET=LAUNCH
@@ -229,7 +216,8 @@ def test_sigterm_lets_a_request_in_flight_finish(procfile_web, sandbox):
             )
         )
         slow.start()
-        time.sleep(0.7)  # the request now waits on Leat's slow answer
+        # The request now waits on Leat's slow answer.
+        wait_until(lambda: sandbox.faults.faults_served, message="the page never asked Leat")
         gunicorn.send_signal(signal.SIGTERM)
         slow.join(timeout=30)
     assert answers, "the request in flight got no answer"

@@ -10,12 +10,14 @@ import json
 import socket
 import threading
 import time
+from contextlib import closing
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import format_datetime
 from urllib.parse import parse_qs
 
 import pytest
 import responses
+from helpers import closed_port
 
 from portal.leat import (
     UNSET,
@@ -309,20 +311,17 @@ def test_another_4xx_is_a_request_error(client, mocked):
 # -- real sockets: a closed port and a server that never answers --------------------------
 
 
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def unavailable_create(base_url: str, read_timeout: float) -> LeatUnavailable:
+    """What a create raises when Leat at ``base_url`` gives no answer."""
+    leat = LeatClient(base_url, "t", connect_timeout=1, read_timeout=read_timeout)
+    with closing(leat), pytest.raises(LeatUnavailable) as caught:
+        leat.create_visit(contact_uuid="c", shop_uuid="s")
+    return caught.value
 
 
 def test_connection_refused_is_unavailable_and_surely_did_not_happen():
-    leat = LeatClient(f"http://127.0.0.1:{closed_port()}", "t", connect_timeout=1, read_timeout=1)
-    try:
-        with pytest.raises(LeatUnavailable) as caught:
-            leat.create_visit(contact_uuid="c", shop_uuid="s")
-    finally:
-        leat.close()
-    assert caught.value.may_have_happened is False
+    error = unavailable_create(f"http://127.0.0.1:{closed_port()}", read_timeout=1)
+    assert error.may_have_happened is False
 
 
 @pytest.fixture
@@ -354,12 +353,7 @@ def silent_server():
 
 
 def test_a_read_timeout_is_unavailable_and_a_create_may_have_happened(silent_server):
-    leat = LeatClient(silent_server, "t", connect_timeout=1, read_timeout=0.3)
     started = time.monotonic()
-    try:
-        with pytest.raises(LeatUnavailable) as caught:
-            leat.create_visit(contact_uuid="c", shop_uuid="s")
-    finally:
-        leat.close()
-    assert caught.value.may_have_happened is True
+    error = unavailable_create(silent_server, read_timeout=0.3)
+    assert error.may_have_happened is True
     assert time.monotonic() - started < 3, "the read timeout was not applied"

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
+from helpers import ROOT
 
 from portal.leat_sandbox import (
     CONTACT_ANNA,
@@ -57,7 +58,6 @@ from portal.leat_sandbox.app import (
 )
 from portal.leat_sandbox.store import DuplicateExternalId, SandboxStore
 
-ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 10  # seconds; every wait in this file is bounded by it
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
 TOO_LONG = "x" * 256
@@ -99,6 +99,11 @@ def assert_invalid(response: requests.Response, errors: dict[str, list[str]]) ->
 
 def iso(moment: datetime) -> str:
     return moment.isoformat()
+
+
+def at(hour: int) -> str:
+    """That hour of 1 May 2024 in UTC, as the sandbox answers times."""
+    return f"2024-05-01T{hour:02d}:00:00+00:00"
 
 
 # -- authentication and error shapes ----------------------------------------------
@@ -599,12 +604,7 @@ def update(http, api, visit_uuid: str, *, json: bool = False, **fields: Any) -> 
 
 def test_update_changes_only_the_fields_sent(http, sandbox_api):
     visit = new_visit(
-        http,
-        sandbox_api,
-        external_id="u-1",
-        source="Till",
-        starts_at="2024-05-01T20:00:00+00:00",
-        ends_at="2024-05-01T21:00:00+00:00",
+        http, sandbox_api, external_id="u-1", source="Till", starts_at=at(20), ends_at=at(21)
     )
     response = update(http, sandbox_api, visit["uuid"], source="Portal")
     assert response.status_code == 200
@@ -681,12 +681,7 @@ def test_update_validates_what_it_is_sent(http, sandbox_api):
 
 
 def test_update_checks_the_order_against_the_stored_times(http, sandbox_api):
-    visit = new_visit(
-        http,
-        sandbox_api,
-        starts_at="2024-05-01T20:00:00+00:00",
-        ends_at="2024-05-01T22:00:00+00:00",
-    )
+    visit = new_visit(http, sandbox_api, starts_at=at(20), ends_at=at(22))
     after_or_equal = {"ends_at": ["The ends at field must be a date after or equal to starts at."]}
     # An end before the stored start ...
     assert_invalid(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shlex
-import subprocess
 import sys
 from pathlib import Path
 
@@ -12,11 +10,9 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
+from helpers import close_portal, make_portal, procfile_command, run_python
 
-from portal import create_app
 from portal.database import db, enable_migrations
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -24,7 +20,7 @@ def make_app(tmp_path, empty_database_url):
     made = []
 
     def make():
-        app = create_app(
+        app = make_portal(
             {
                 "INSTANCE_PATH": tmp_path,
                 "LEAT_API_TOKEN": "t",
@@ -39,8 +35,7 @@ def make_app(tmp_path, empty_database_url):
 
     yield make
     for app in made:  # close the pool's connections now, not whenever GC runs
-        with app.app_context():
-            db.engine.dispose()
+        close_portal(app)
 
 
 def test_the_app_does_not_create_tables_by_itself(make_app):
@@ -88,14 +83,6 @@ def test_downgrade_to_empty_and_up_again(make_app):
         assert "visit_records" in sa.inspect(db.engine).get_table_names()
 
 
-def release_command() -> list[str]:
-    for line in (ROOT / "Procfile").read_text().splitlines():
-        name, _, command = line.partition(":")
-        if name.strip() == "release":
-            return shlex.split(command)
-    raise AssertionError("the Procfile has no release: line")
-
-
 def test_the_procfile_release_step_migrates_an_empty_database(empty_database_url):
     env = {
         "PATH": str(Path(sys.executable).parent),
@@ -104,15 +91,7 @@ def test_the_procfile_release_step_migrates_an_empty_database(empty_database_url
         "PORTAL_LAUNCH_SECRET": "l" * 32,
         "DATABASE_URL": empty_database_url,
     }
-    result = subprocess.run(
-        [sys.executable, "-m", *release_command()],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_python("-m", *procfile_command("release"), env=env)
     assert result.returncode == 0, result.stderr
     engine = sa.create_engine(empty_database_url)
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import LAUNCH_SECRET, launch_path
+from helpers import LAUNCH_SECRET, csrf_token, launch_path
 
 from portal.leat_sandbox import seed
 
@@ -35,7 +35,7 @@ def test_leat_calls_are_logged_by_template_with_the_request_id(client, capsys):
     data = {"contact": "anna.devries@example.com", "shop": seed.SHOP_AMSTERDAM}
     page = client.get("/visits", headers={"X-Request-ID": "page-1"})
     assert page.status_code == 200
-    token = page.text.split('name="csrf-token" content="')[1].split('"')[0]
+    token = csrf_token(page)
     client.post(
         "/visits",
         data={**data, "csrf_token": token},

@@ -3,28 +3,22 @@ another session's, and bounded."""
 
 from __future__ import annotations
 
-import re
-
-from conftest import launch_path
+from helpers import HTMX, csrf_token, input_value, launch_path, soup
 
 from portal.database import db
 from portal.leat_sandbox import MAINTENANCE_PAGE, seed
 from portal.models import Delivery, VisitRecord
 from portal.visits.row_cache import EXTENSION, RowCache
 
-HTMX = {"HX-Request": "true"}
-TOKEN = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
-ROWS = re.compile(r'<tbody id="visit-rows">(.*?)</tbody>', re.S)
-
 
 def create(client, **fields) -> None:
-    token = TOKEN.search(client.get("/visits").text).group(1)
+    token = csrf_token(client)
     data = {"csrf_token": token, "contact": seed.CONTACT_EMMA, "shop": seed.SHOP_UTRECHT}
     assert client.post("/visits", data={**data, **fields}, headers=HTMX).status_code == 200
 
 
 def rows(client) -> str:
-    return ROWS.search(client.get("/visits").text).group(1)
+    return soup(client.get("/visits")).find(id="visit-rows").decode_contents()
 
 
 def test_a_cached_row_equals_a_fresh_one(app, client):
@@ -60,8 +54,8 @@ def test_a_row_waiting_for_leat_carries_each_sessions_own_token(app, client, san
     assert other.get(launch_path(manager_id="ben@example.com", name="Ben")).status_code == 303
     for browser in (client, other, client):
         page = browser.get("/visits").text
-        retry_token = re.search(r'name="csrf_token" value="([^"]+)"', ROWS.search(page).group(1))
-        assert retry_token.group(1) == TOKEN.search(page).group(1)
+        retry_token = input_value(soup(page).find(id="visit-rows"), "csrf_token")
+        assert retry_token == csrf_token(page)
 
 
 def test_the_cache_keeps_at_most_its_size_dropping_the_least_recently_shown():

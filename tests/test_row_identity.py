@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import make_everything_due
+from helpers import make_everything_due
 from playwright.sync_api import expect
 
 from portal.database import db

@@ -2,9 +2,9 @@
 
 import hashlib
 import re
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import ROOT, soup
+
 HTMX = ROOT / "static" / "vendor" / "htmx-4.0.1" / "htmx.min.js"
 # sha256 of dist/htmx.min.js in the npm package htmx.org@4.0.1.
 HTMX_SHA256 = "a0abb04f2f45a1f89d1d4844023245537e5e6014c87b144553e0607b4cc32130"
@@ -14,8 +14,11 @@ def test_vendored_htmx_is_the_published_4_0_1():
     assert hashlib.sha256(HTMX.read_bytes()).hexdigest() == HTMX_SHA256
 
 
-def asset_urls(page: str) -> list[str]:
-    return re.findall(r'(?:href|src)="(/static/[^"]+)"', page)
+def asset_urls(page) -> list[str]:
+    """The page's links to static files, in the order it gives them."""
+    tags = soup(page).find_all(True)
+    links = [tag[name] for tag in tags for name in ("href", "src") if tag.has_attr(name)]
+    return [url for url in links if url.startswith("/static/")]
 
 
 def test_pages_link_assets_by_content_hash(client):

@@ -4,7 +4,7 @@ the portal and the Leat sandbox served over loopback."""
 from __future__ import annotations
 
 import pytest
-from conftest import launch_path
+from helpers import launch_path
 from playwright.sync_api import expect
 
 from portal.leat_sandbox import seed

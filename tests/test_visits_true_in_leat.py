@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import launch_path, make_everything_due
+from helpers import launch_path, make_everything_due
 
 from portal.database import db
 from portal.leat_sandbox import MAINTENANCE_PAGE, Fault, seed

@@ -6,21 +6,14 @@ Each answer comes as an htmx fragment or, without JavaScript, as a whole page or
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 
 import pytest
+from helpers import HTMX, csrf_token, error_under
 
 from portal.database import db
 from portal.leat_sandbox import seed
 from portal.models import VisitRecord
-
-HTMX = {"HX-Request": "true"}
-TOKEN = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
-
-
-def csrf_token(client) -> str:
-    return TOKEN.search(client.get("/visits").text).group(1)
 
 
 def visit_fields(**overrides) -> dict:
@@ -46,16 +39,6 @@ def only_record(app) -> VisitRecord:
         (record,) = db.session.scalars(db.select(VisitRecord)).all()
         db.session.expunge(record)
         return record
-
-
-def error_under(page: str, field_id: str) -> str:
-    """The error text shown under a field, checking it is linked to the field."""
-    match = re.search(rf'<p class="field-error" id="{field_id}-error">([^<]*)</p>', page)
-    assert match, f"no error under {field_id}"
-    field = re.search(rf'<(?:input|select)[^>]*id="{field_id}"[^>]*>', page).group(0)
-    assert 'aria-invalid="true"' in field
-    assert f"{field_id}-error" in re.search(r'aria-describedby="([^"]*)"', field).group(1)
-    return match.group(1)
 
 
 # -- the page ----------------------------------------------------------------------------

@@ -2,30 +2,24 @@
 
 from __future__ import annotations
 
-import re
-import shlex
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from conftest import LAUNCH_SECRET, make_everything_due
+from helpers import (
+    HTMX,
+    LAUNCH_SECRET,
+    ROOT,
+    csrf_token,
+    make_everything_due,
+    procfile_command,
+    wait_until,
+)
 
 from portal.database import db
 from portal.leat_sandbox import MAINTENANCE_PAGE, seed
 from portal.models import Delivery, VisitRecord
-
-ROOT = Path(__file__).resolve().parents[1]
-HTMX = {"HX-Request": "true"}
-
-
-def worker_command() -> list[str]:
-    for line in (ROOT / "Procfile").read_text().splitlines():
-        name, _, command = line.partition(":")
-        if name.strip() == "worker":
-            return shlex.split(command)
-    raise AssertionError("the Procfile has no worker: line")
 
 
 def worker_env(app, sandbox) -> dict[str, str]:
@@ -40,14 +34,14 @@ def worker_env(app, sandbox) -> dict[str, str]:
 
 
 def test_the_worker_delivers_what_waits_and_stops_on_sigterm(client, app, sandbox, sandbox_leat):
-    token = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/visits").text)
+    token = csrf_token(client)
     sandbox.faults.inject(MAINTENANCE_PAGE, method="POST", path="/visits", times=1)
-    data = {"csrf_token": token.group(1), "contact": seed.CONTACT_DAAN, "shop": seed.SHOP_WEBSHOP}
+    data = {"csrf_token": token, "contact": seed.CONTACT_DAAN, "shop": seed.SHOP_WEBSHOP}
     assert "Pending" in client.post("/visits", data=data, headers=HTMX).text
     with app.app_context():
         make_everything_due()
 
-    command = worker_command()
+    command = procfile_command("worker")
     assert command[:4] == ["flask", "--app", "wsgi", "leat-sync"]
     worker = subprocess.Popen(
         [sys.executable, "-m", *command],
@@ -58,9 +52,7 @@ def test_the_worker_delivers_what_waits_and_stops_on_sigterm(client, app, sandbo
         text=True,
     )
     try:
-        deadline = time.monotonic() + 30
-        while sandbox_leat.list_visits().total == 0 and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_until(lambda: sandbox_leat.list_visits().total, 30, message="nothing delivered")
         assert sandbox_leat.list_visits().total == 1
         worker.send_signal(signal.SIGTERM)
         output, _ = worker.communicate(timeout=15)
@@ -80,9 +72,9 @@ def test_a_claim_left_by_a_killed_worker_runs_out(client, app, sandbox, sandbox_
     from portal.models import utcnow
     from portal.visits import delivery
 
-    token = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/visits").text)
+    token = csrf_token(client)
     sandbox.faults.inject(MAINTENANCE_PAGE, method="POST", path="/visits", times=1)
-    data = {"csrf_token": token.group(1), "contact": seed.CONTACT_DAAN, "shop": seed.SHOP_WEBSHOP}
+    data = {"csrf_token": token, "contact": seed.CONTACT_DAAN, "shop": seed.SHOP_WEBSHOP}
     client.post("/visits", data=data, headers=HTMX)
     with app.app_context():
         # As a worker killed mid-send leaves it: claimed, never released.
