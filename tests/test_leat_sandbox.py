@@ -63,6 +63,14 @@ UNKNOWN = "00000000-0000-4000-8000-000000000000"
 TOO_LONG = "x" * 256
 
 
+@pytest.fixture(autouse=True)
+def legacy(sandbox_app) -> None:
+    """Most tests here were written against the statuses the sandbox answered before
+    Leat's error page was known (422 invalid input, 404 not found): the legacy style,
+    which stays as a switch. The ``documented`` fixture switches it back."""
+    sandbox_app.config[ERROR_STYLE_CONFIG] = ErrorStyle.LEGACY
+
+
 @pytest.fixture
 def http(sandbox_api) -> Iterator[requests.Session]:
     """A plain requests session that sends the sandbox's token."""
@@ -960,8 +968,12 @@ def test_documented_framework_answers_keep_their_status_and_carry_only_a_message
     assert (broken.status_code, broken.json()) == (500, {"message": "Server Error."})
 
 
-def test_the_legacy_style_is_the_default(sandbox_app, http, sandbox_api):
-    assert sandbox_app.config[ERROR_STYLE_CONFIG] == ErrorStyle.LEGACY
+def test_the_documented_style_is_the_default(tmp_path):
+    app = create_sandbox_app(str(tmp_path / "default.sqlite3"))
+    assert app.config[ERROR_STYLE_CONFIG] == ErrorStyle.DOCUMENTED
+
+
+def test_the_legacy_style_answers_an_unknown_visit_404(http, sandbox_api):
     response = http.get(sandbox_api(f"/visits/{UNKNOWN}"), timeout=TIMEOUT)
     assert (response.status_code, response.json()) == (
         404,
@@ -1445,7 +1457,10 @@ def test_two_processes_can_write_one_database_at_once(sandbox_db, sandbox_api, t
             statuses = list(pool.map(create_one, range(20)))
         run.process.terminate()
         assert run.process.wait(timeout=TIMEOUT) == 0
-    assert sorted(statuses) == [201] * 10 + [422] * 10
+    # Each id made once; the loser refused (400 from the documented command line, 422
+    # from this test's legacy sandbox).
+    assert statuses.count(201) == 10
+    assert {status for status in statuses if status != 201} <= {400, 422}
     listed = requests.get(
         urls[0], headers=sandbox_api.headers, params={"limit": 500}, timeout=TIMEOUT
     ).json()

@@ -69,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--error-style",
         choices=[style.value for style in ErrorStyle],
-        default=ErrorStyle.LEGACY.value,
+        default=ErrorStyle.DOCUMENTED.value,
         help="legacy: 422 invalid input, 404 not found; documented: every error 400 with a"
         " code, as Leat's error page shows (default: %(default)s)",
     )

@@ -104,7 +104,7 @@ def create_sandbox_app(
     db_path: str | os.PathLike[str],
     token: str = DEFAULT_TOKEN,
     *,
-    error_style: ErrorStyle | str = ErrorStyle.LEGACY,
+    error_style: ErrorStyle | str = ErrorStyle.DOCUMENTED,
     drop_offsets: bool = False,
 ) -> Flask:
     """A sandbox whose data lives in the SQLite file ``db_path`` (created and seeded).
