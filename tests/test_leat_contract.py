@@ -16,12 +16,31 @@ from portal.leat import (
     ErrorKind,
     LeatAuthError,
     LeatClient,
+    LeatError,
     LeatNotFound,
     LeatValidationError,
 )
-from portal.leat_sandbox import seed
+from portal.leat_sandbox import AccountState, ErrorStyle, create_sandbox_app, seed
+from portal.leat_sandbox.app import ACCOUNT_CONFIG, CONTACT_LIMIT_CONFIG
 
 AMSTERDAM_SUMMER = timezone(timedelta(hours=2))
+
+# Every reading of Leat the portal must be right under: errors as Leat's error page
+# documents them (400 with a code) or with their own statuses (404, 422), and times
+# converted to UTC or stored by their wall clock with the offset dropped (as a stock
+# Laravel backend would).
+READINGS = {
+    "documented-errors": (ErrorStyle.DOCUMENTED, False),
+    "legacy-errors": (ErrorStyle.LEGACY, False),
+    "documented-errors-offsets-dropped": (ErrorStyle.DOCUMENTED, True),
+    "legacy-errors-offsets-dropped": (ErrorStyle.LEGACY, True),
+}
+
+
+@pytest.fixture(params=sorted(READINGS))
+def sandbox_app(request, sandbox_db):
+    error_style, drop_offsets = READINGS[request.param]
+    return create_sandbox_app(str(sandbox_db), error_style=error_style, drop_offsets=drop_offsets)
 
 
 @pytest.fixture
@@ -175,10 +194,45 @@ def test_update_cannot_clear_a_field(leat):
 
 
 def test_update_an_unknown_visit(leat):
-    with pytest.raises(LeatNotFound):
+    with pytest.raises(LeatNotFound) as caught:
         leat.update_visit(str(uuid.uuid4()), source="x")
-    with pytest.raises(LeatNotFound):
+    assert caught.value.kind is ErrorKind.VISIT_GONE
+    with pytest.raises(LeatNotFound) as caught:
         leat.get_visit(str(uuid.uuid4()))
+    assert caught.value.kind is ErrorKind.VISIT_GONE
+
+
+def test_times_keep_their_instant_whatever_leat_does_with_offsets(leat):
+    starts = datetime(2026, 11, 20, 10, 0, tzinfo=timezone(timedelta(hours=1)))
+    visit = new_visit(leat, starts_at=starts, ends_at=starts + timedelta(hours=1))
+    assert visit.starts_at == starts
+    assert leat.update_visit(visit.uuid, starts_at=starts - timedelta(hours=2)).starts_at == (
+        starts - timedelta(hours=2)
+    )
+    assert leat.get_visit(visit.uuid).ends_at == starts + timedelta(hours=1)
+
+
+@pytest.mark.parametrize(
+    ("state", "kind"),
+    [
+        (AccountState.INACTIVE, ErrorKind.ACCOUNT_INACTIVE),
+        (AccountState.NO_ACCESS, ErrorKind.NO_ACCESS),
+    ],
+)
+def test_an_account_leat_refuses_is_a_configuration_problem(leat, sandbox_app, state, kind):
+    sandbox_app.config[ACCOUNT_CONFIG] = state
+    with pytest.raises(LeatAuthError) as caught:
+        leat.list_shops()
+    assert caught.value.kind is kind
+    assert caught.value.transient  # it waits for an administrator, then goes on
+
+
+def test_a_full_contact_limit_is_its_own_kind(leat, sandbox_app):
+    sandbox_app.config[CONTACT_LIMIT_CONFIG] = len(seed.CONTACTS)
+    with pytest.raises(LeatError) as caught:
+        leat.find_or_create_contact("one.too.many@example.com")
+    assert caught.value.kind is ErrorKind.CONTACT_LIMIT
+    assert not caught.value.transient
 
 
 def test_update_to_another_visits_external_id(leat):
