@@ -10,11 +10,12 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from helpers import launch_path, make_everything_due
+from helpers import csrf_token, error_under, launch_path, make_everything_due, text
 
 from portal.database import db
-from portal.leat_sandbox import MAINTENANCE_PAGE, Fault, seed
+from portal.leat_sandbox import MAINTENANCE_PAGE, AccountState, Fault, seed
 from portal.leat_sandbox import app as sandbox_module
+from portal.leat_sandbox.app import ACCOUNT_CONFIG, CONTACT_LIMIT_CONFIG
 from portal.models import Delivery, VisitRecord
 from portal.visits import delivery
 
@@ -425,3 +426,93 @@ def test_a_refusal_of_one_visit_is_never_retried_by_itself(app, client, sandbox,
     for _ in range(3):
         drain(app)
     assert sum(sandbox.faults.calls.values()) == 0
+
+
+# -- each of Leat's documented codes, as the manager meets it ---------------------------------
+
+
+def test_1008_an_unknown_shop_is_said_under_shop(app, client, sandbox):
+    sandbox.faults.inject(
+        Fault(status=400, body='{"message": "Shop not found.", "code": 1008, "status_code": 400}'),
+        method="POST",
+        path="/visits",
+        times=1,
+    )
+    answer = create(client, contact=seed.CONTACT_BRAM, shop=seed.SHOP_ROTTERDAM)
+    assert answer.status_code == 422
+    assert "does not know this shop" in error_under(answer, "shop")
+
+
+def test_60000_a_full_contact_limit_is_said_under_contact(app, client, sandbox_app):
+    sandbox_app.config[CONTACT_LIMIT_CONFIG] = len(seed.CONTACTS)
+    answer = create(
+        client, contact="new.customer@example.com", create_contact="y", shop=seed.SHOP_ROTTERDAM
+    )
+    assert answer.status_code == 422
+    assert "contact limit is reached" in error_under(answer, "contact")
+    assert "Ask your administrator" in error_under(answer, "contact")
+
+
+@pytest.mark.parametrize(
+    ("state", "banner"),
+    [
+        (AccountState.INACTIVE, "account is inactive — ask your administrator"),
+        (AccountState.NO_ACCESS, "has no access to this Leat account — ask your administrator"),
+    ],
+)
+def test_7002_and_7011_wait_under_the_configuration_banner(
+    app, client, sandbox_app, sandbox_leat, state, banner
+):
+    token = csrf_token(client)  # shops are loaded and cached while the account works
+    sandbox_app.config[ACCOUNT_CONFIG] = state
+    data = {"csrf_token": token, "contact": seed.CONTACT_BRAM, "shop": seed.SHOP_ROTTERDAM}
+    answer = client.post("/visits", data=data, headers=HTMX)
+    assert answer.status_code == 200
+    assert "Pending" in answer.text
+    assert banner in html.unescape(answer.text)
+    sandbox_app.config[ACCOUNT_CONFIG] = AccountState.ACTIVE
+    drain(app)
+    assert the_record(app).status is Delivery.CONFIRMED
+    assert banner not in html.unescape(client.get("/visits").text)
+
+
+UNKNOWN_CODE = Fault(
+    status=400,
+    body='{"message": "Visits are frozen for this shop.", "code": 77001, "status_code": 400}',
+)
+
+
+def test_an_unknown_code_shows_leats_words_and_code_on_the_form(client, sandbox):
+    sandbox.faults.inject(UNKNOWN_CODE, method="POST", path="/visits", times=1)
+    answer = create(client, contact=seed.CONTACT_BRAM, shop=seed.SHOP_ROTTERDAM)
+    assert answer.status_code == 422
+    assert "Visits are frozen for this shop (Leat's code 77001)" in text(answer)
+
+
+def test_an_unknown_code_on_a_later_attempt_needs_attention_and_is_not_retried(
+    app, client, sandbox
+):
+    sandbox.faults.inject(MAINTENANCE_PAGE, method="POST", path="/visits", times=1)
+    create(client, contact=seed.CONTACT_BRAM, shop=seed.SHOP_ROTTERDAM)
+    sandbox.faults.inject(UNKNOWN_CODE, method="POST", path="/visits", times=None)
+    drain(app)
+    record = the_record(app)
+    assert (record.status, record.error_code) == (Delivery.ATTENTION, 77001)
+    assert "Visits are frozen for this shop (Leat's code 77001)" in text(client.get("/visits"))
+    sandbox.faults.calls.clear()
+    drain(app)
+    assert sum(sandbox.faults.calls.values()) == 0
+
+
+def test_a_visit_whose_contact_was_deleted_or_has_no_email_is_read(app, client, sandbox):
+    create(client, contact=seed.CONTACT_BRAM, shop=seed.SHOP_ROTTERDAM, source="Till")
+    record = the_record(app)
+    without_contact = visit_json(uuid=record.leat_uuid, contact=None, source="Counter")
+    sandbox.faults.inject(Fault(status=200, body=without_contact), method="PUT", times=1)
+    answer = save_source(client, record, "Counter")
+    assert answer.status_code == 200
+    assert "Counter" in text(answer)
+    assert "bram.jansen@example.com" in text(answer)  # the portal still knows whose it was
+    no_email = visit_json(uuid=record.leat_uuid, contact={"uuid": seed.CONTACT_BRAM, "email": None})
+    sandbox.faults.inject(Fault(status=200, body=no_email), method="PUT", times=1)
+    assert save_source(client, the_record(app), "Portal").status_code == 200

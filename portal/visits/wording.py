@@ -88,7 +88,7 @@ def reason_text(reason: Reason | None, *, by_email: bool = True) -> str:
     # Leat said something the portal has no words of its own for: its words, and
     # its code for whoever the manager asks.
     code = f" (Leat's code {reason.code})" if reason.code is not None else ""
-    return f"Leat refused this: {reason.message or 'no reason given'}{code}."
+    return f"Leat refused this: {(reason.message or 'no reason given').rstrip('.')}{code}."
 
 
 def field_text(reason: Reason, *, by_email: bool = True) -> str:
