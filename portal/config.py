@@ -52,10 +52,10 @@ def from_environ(environ: Mapping[str, str], instance_path: str | os.PathLike) -
         "PORTAL_DEMO": demo,
         "LEAT_API_TOKEN": environ.get("LEAT_API_TOKEN", ""),
         "LEAT_BASE_URL": environ.get("LEAT_BASE_URL", "") or DEFAULT_LEAT_BASE_URL,
-        "LEAT_CONNECT_TIMEOUT": _positive_seconds(
+        "LEAT_CONNECT_TIMEOUT": _positive_number(
             environ, "LEAT_CONNECT_TIMEOUT", DEFAULT_CONNECT_TIMEOUT
         ),
-        "LEAT_READ_TIMEOUT": _positive_seconds(environ, "LEAT_READ_TIMEOUT", DEFAULT_READ_TIMEOUT),
+        "LEAT_READ_TIMEOUT": _positive_number(environ, "LEAT_READ_TIMEOUT", DEFAULT_READ_TIMEOUT),
         "SECRET_KEY": environ.get("SECRET_KEY", ""),
         "SQLALCHEMY_DATABASE_URI": database_url(environ.get("DATABASE_URL", ""), instance),
         "PORTAL_TIMEZONE": environ.get("PORTAL_TIMEZONE", "") or DEFAULT_TIMEZONE,
@@ -64,10 +64,14 @@ def from_environ(environ: Mapping[str, str], instance_path: str | os.PathLike) -
         "LEAT_POOL_SIZE": _positive_int(environ, "GUNICORN_THREADS", DEFAULT_THREADS),
         "PORTAL_LAUNCH_SECRET": environ.get("PORTAL_LAUNCH_SECRET", ""),
         "PORTAL_FRAME_ANCESTORS": tuple(environ.get("PORTAL_FRAME_ANCESTORS", "").split()),
-        "PORTAL_SESSION_HOURS": _positive_seconds(
+        "PORTAL_SESSION_HOURS": _positive_number(
             environ, "PORTAL_SESSION_HOURS", DEFAULT_SESSION_HOURS, most=24 * 30
         ),
         "PORTAL_PROXY_HOPS": _positive_int(environ, "PORTAL_PROXY_HOPS", 1, least=0),
+        # Unset: no cap (Leat documents none). Per process: divide by the processes.
+        "LEAT_MAX_CALLS_PER_SECOND": (
+            _positive_number(environ, "LEAT_MAX_CALLS_PER_SECOND", 0, most=1000) or None
+        ),
     }
 
 
@@ -142,7 +146,7 @@ def _demo_flag(value: str) -> bool:
     raise ConfigError(f"PORTAL_DEMO={value!r} is not understood: use 1 for demo mode, or unset it")
 
 
-def _positive_seconds(
+def _positive_number(
     environ: Mapping[str, str], name: str, default: float, most: float = 300
 ) -> float:
     raw = environ.get(name, "")

@@ -19,6 +19,7 @@ import pytest
 import responses
 from helpers import closed_port
 
+from portal.config import ConfigError, from_environ
 from portal.leat import (
     UNSET,
     LeatAuthError,
@@ -31,6 +32,7 @@ from portal.leat import (
     LeatUnavailable,
     LeatValidationError,
 )
+from portal.leat.throttle import Throttle
 
 BASE = "https://leat.test"
 API = BASE + "/api/v3/oauth/clients"
@@ -357,3 +359,50 @@ def test_a_read_timeout_is_unavailable_and_a_create_may_have_happened(silent_ser
     error = unavailable_create(silent_server, read_timeout=0.3)
     assert error.may_have_happened is True
     assert time.monotonic() - started < 3, "the read timeout was not applied"
+
+
+# -- the optional cap on calls per second --------------------------------------------------
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(round(seconds, 6))
+        self.now += seconds
+
+
+def test_the_throttle_spaces_call_starts_evenly():
+    clock = FakeClock()
+    throttle = Throttle(5, clock=clock, sleep=clock.sleep)
+    for _ in range(6):
+        throttle.wait()
+    assert clock.slept == [0.2] * 5  # the first goes at once; then one every 1/5 s
+    clock.now += 10  # idle: no debt carried over
+    throttle.wait()
+    assert len(clock.slept) == 5
+
+
+def test_a_capped_client_waits_its_turn_before_each_call(mocked, monkeypatch):
+    mocked.get(API + "/shops", json={"data": [], "meta": {}})
+    waited = []
+    monkeypatch.setattr(Throttle, "wait", lambda self: waited.append(self._interval))
+    capped = LeatClient(BASE, "t", max_calls_per_second=5)
+    capped.list_shops()
+    capped.list_shops()
+    assert waited == [0.2, 0.2]
+
+
+def test_the_cap_is_read_from_the_environment():
+    assert from_environ({}, "instance")["LEAT_MAX_CALLS_PER_SECOND"] is None
+    assert (
+        from_environ({"LEAT_MAX_CALLS_PER_SECOND": "5"}, "instance")["LEAT_MAX_CALLS_PER_SECOND"]
+        == 5.0
+    )
+    with pytest.raises(ConfigError, match="LEAT_MAX_CALLS_PER_SECOND"):
+        from_environ({"LEAT_MAX_CALLS_PER_SECOND": "-1"}, "instance")

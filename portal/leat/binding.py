@@ -21,6 +21,7 @@ def init_app(app: Flask, session: requests.Session | None = None) -> None:
         read_timeout=config["LEAT_READ_TIMEOUT"],
         pool_size=config["LEAT_POOL_SIZE"],
         session=session,
+        max_calls_per_second=config["LEAT_MAX_CALLS_PER_SECOND"],
     )
 
 

@@ -19,6 +19,7 @@ from urllib3.util.retry import Retry
 
 from . import errors
 from .models import Contact, Shop, Visit, VisitPage
+from .throttle import Throttle
 
 log = logging.getLogger("portal.leat")
 
@@ -119,9 +120,11 @@ class LeatClient:
         read_timeout: float = DEFAULT_READ_TIMEOUT,
         pool_size: int = 10,
         session: requests.Session | None = None,
+        max_calls_per_second: float | None = None,
     ) -> None:
         self.api_url = base_url.rstrip("/") + API_PREFIX
         self.timeout = (connect_timeout, read_timeout)
+        self._throttle = Throttle(max_calls_per_second) if max_calls_per_second else None
         self._session = session or requests.Session()
         if session is None:
             # One pool per host, as large as the threads that may call at once, so no
@@ -250,6 +253,8 @@ class LeatClient:
         # Bodies go form-encoded, as Leat's own SDK sends them: that is the encoding
         # known to work (JSON is expected to, but is not confirmed).
         data = {k: _form_value(v) for k, v in form.items()} if form is not None else None
+        if self._throttle is not None:
+            self._throttle.wait()
         started = time.perf_counter()
         status: int | str = "failed"
         retries = 0
