@@ -14,6 +14,7 @@ from . import models  # noqa: F401  (the tables, known before the database is bo
 from .config import ConfigError
 from .database import init_database
 from .leat import binding as leat_binding
+from .leat.check import leat_check
 
 __all__ = ["ConfigError", "create_app"]
 
@@ -42,6 +43,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     init_database(app)
     leat_binding.init_app(app, session=leat_session)
+    app.cli.add_command(leat_check)
     # Registered first, so its after_request runs last, on the finished answer.
     app.config.setdefault("COMPRESS_ALGORITHM", ["br", "gzip"])
     app.config.setdefault("COMPRESS_BR_LEVEL", 4)

@@ -73,11 +73,16 @@ class Visit:
 
 @dataclass(frozen=True)
 class VisitPage:
+    # Pagination as Laravel gives it; the portal relies on these to read every page.
+    PAGINATION_KEYS = frozenset({"current_page", "last_page", "per_page", "total"})
+
     visits: list[Visit]
     current_page: int
     last_page: int
     per_page: int
     total: int
+    # The pagination keys Leat sent (leat-check compares them with Laravel's).
+    meta_keys: frozenset[str] = frozenset()
 
     @property
     def has_next(self) -> bool:
@@ -99,6 +104,7 @@ class VisitPage:
             last_page=_optional_int(meta, "last_page") or current,
             per_page=_optional_int(meta, "per_page") or len(visits),
             total=_optional_int(meta, "total") or len(visits),
+            meta_keys=frozenset(meta),
         )
 
 
