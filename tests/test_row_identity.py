@@ -4,19 +4,14 @@ still edits, saves, retries and cancels, on the record's current state."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
-from helpers import make_everything_due
+from helpers import HTMX, csrf_token, make_everything_due
 from playwright.sync_api import expect
 
 from portal.database import db
 from portal.leat_sandbox import MAINTENANCE_PAGE, seed
 from portal.models import Delivery, VisitRecord
 from portal.visits import delivery
-
-HTMX = {"HX-Request": "true"}
-TOKEN = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
 
 def the_record(app) -> VisitRecord:
@@ -37,7 +32,7 @@ def deliver_behind_the_page(app) -> None:
 def delivered_behind_the_page(app, client, sandbox):
     """A create that Leat's maintenance page held back, delivered later by the worker;
     the manager's page still shows it as pending. Yields (record id, CSRF token)."""
-    token = TOKEN.search(client.get("/visits").text).group(1)
+    token = csrf_token(client)
     sandbox.faults.inject(MAINTENANCE_PAGE, method="POST", path="/visits", times=1)
     data = {
         "csrf_token": token,

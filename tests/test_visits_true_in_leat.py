@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from helpers import csrf_token, error_under, launch_path, make_everything_due, text
+from helpers import HTMX, csrf_token, error_under, launch_path, make_everything_due, text
 
 from portal.database import db
 from portal.leat_sandbox import MAINTENANCE_PAGE, AccountState, Fault, seed
@@ -19,8 +19,6 @@ from portal.leat_sandbox.app import ACCOUNT_CONFIG, CONTACT_LIMIT_CONFIG
 from portal.models import Delivery, VisitRecord
 from portal.visits import delivery
 
-HTMX = {"HX-Request": "true"}
-TOKEN = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 ZONE = ZoneInfo("Europe/Amsterdam")  # PORTAL_TIMEZONE's default
 
 
@@ -40,7 +38,7 @@ def drain(app) -> None:
 def test_an_empty_starts_at_is_the_moment_of_recording_however_late_the_delivery(
     app, client, sandbox, sandbox_leat, monkeypatch
 ):
-    token = TOKEN.search(client.get("/visits").text).group(1)
+    token = csrf_token(client)
     sandbox.faults.inject(MAINTENANCE_PAGE, method="POST", path="/visits", times=1)
     before = datetime.now(UTC).replace(microsecond=0)
     data = {"csrf_token": token, "contact": seed.CONTACT_ANNA, "shop": seed.SHOP_AMSTERDAM}
@@ -74,12 +72,12 @@ def sign_in(app, manager_id="anna@example.com", shops=("*",)):
 
 def create(browser, **fields):
     page = browser.get("/visits").text
-    data = {"csrf_token": TOKEN.search(page).group(1), **fields}
+    data = {"csrf_token": csrf_token(page), **fields}
     return browser.post("/visits", data=data, headers=HTMX)
 
 
 def retry(browser, record_id):
-    token = TOKEN.search(browser.get("/visits").text).group(1)
+    token = csrf_token(browser)
     return browser.post(f"/visits/{record_id}/retry", data={"csrf_token": token}, headers=HTMX)
 
 
@@ -115,7 +113,7 @@ def test_a_tills_visit_in_another_shop_is_never_adopted(app, sandbox, sandbox_le
     assert (record.leat_uuid, record.snapshot) == (None, None)
 
     # Editing it changes the record, never the till's visit.
-    token = TOKEN.search(amsterdam.get("/visits").text).group(1)
+    token = csrf_token(amsterdam)
     prefix = f"visit-{record.id}-"
     edit = {
         prefix + "csrf_token": token,
@@ -140,7 +138,7 @@ def test_an_earlier_attempts_visit_is_adopted_and_then_gets_the_corrections(
     create(client, contact=seed.CONTACT_BRAM, shop=seed.SHOP_ROTTERDAM, source="First")
     record = the_record(app)
     assert record.status is Delivery.PENDING
-    token = TOKEN.search(client.get("/visits").text).group(1)
+    token = csrf_token(client)
     prefix = f"visit-{record.id}-"
     starts = record.pending.fields["starts_at"].astimezone(ZONE).strftime("%Y-%m-%dT%H:%M")
     edit = {
@@ -205,7 +203,7 @@ def test_a_new_external_id_for_a_pending_create_is_delivered(app, client, sandbo
     sandbox.faults.inject(MAINTENANCE_PAGE, method="POST", path="/visits", times=1)
     create(client, contact=seed.CONTACT_BRAM, shop=seed.SHOP_ROTTERDAM, external_id="typo-1")
     record = the_record(app)
-    token = TOKEN.search(client.get("/visits").text).group(1)
+    token = csrf_token(client)
     prefix = f"visit-{record.id}-"
     starts = record.pending.fields["starts_at"].astimezone(ZONE).strftime("%Y-%m-%dT%H:%M")
     edit = {
@@ -317,7 +315,7 @@ def gone_at_leat(request, app, client, sandbox, sandbox_leat):
 
 
 def save_source(client, record, source):
-    token = TOKEN.search(client.get("/visits").text).group(1)
+    token = csrf_token(client)
     prefix = f"visit-{record.id}-"
     starts = datetime.fromisoformat(record.snapshot["starts_at"]).astimezone(ZONE)
     edit = {
@@ -345,7 +343,7 @@ def test_record_again_makes_the_visit_anew_with_the_latest_values(
     client, app, sandbox, sandbox_leat, gone_at_leat
 ):
     save_source(client, gone_at_leat, "Corrected")
-    token = TOKEN.search(client.get("/visits").text).group(1)
+    token = csrf_token(client)
     answer = client.post(
         f"/visits/{gone_at_leat.id}/record-again", data={"csrf_token": token}, headers=HTMX
     )
@@ -362,7 +360,7 @@ def test_record_again_makes_the_visit_anew_with_the_latest_values(
 
 def test_set_aside_keeps_the_record_and_sends_nothing(client, app, sandbox, gone_at_leat):
     save_source(client, gone_at_leat, "Corrected")
-    token = TOKEN.search(client.get("/visits").text).group(1)
+    token = csrf_token(client)
     answer = client.post(
         f"/visits/{gone_at_leat.id}/set-aside", data={"csrf_token": token}, headers=HTMX
     )
