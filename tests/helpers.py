@@ -17,8 +17,10 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import jinja2
 from bs4 import BeautifulSoup, Tag
@@ -29,6 +31,7 @@ from portal import create_app
 from portal.auth.launch import mint
 from portal.database import db
 from portal.models import DeliveryPause, VisitRecord, utcnow
+from portal.visits.delivery import drain
 
 ROOT = Path(__file__).resolve().parents[1]
 HTMX = {"HX-Request": "true"}
@@ -163,6 +166,34 @@ def save_visit(client: FlaskClient, key: str, htmx: bool = True, **fields: str):
 
 
 # -- the project's own tools, ports and processes --------------------------------------------
+
+
+def only_record(app: Flask) -> VisitRecord:
+    """The one record in the portal's database, detached so its fields can be read."""
+    with app.app_context():
+        record = db.session.scalars(db.select(VisitRecord)).one()
+        db.session.expunge(record)
+        return record
+
+
+def all_records(app: Flask) -> list[VisitRecord]:
+    with app.app_context():
+        found = db.session.scalars(db.select(VisitRecord).order_by(VisitRecord.id)).all()
+        for record in found:
+            db.session.expunge(record)
+        return found
+
+
+def deliver_waiting(app: Flask) -> int:
+    """What the worker does, with every waiting record (and any pause) due at once."""
+    with app.app_context():
+        make_everything_due()
+        return drain()
+
+
+def local_minutes(instant: datetime, zone: str = "Europe/Amsterdam") -> str:
+    """An instant as the editor's time field shows it (PORTAL_TIMEZONE's default)."""
+    return instant.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%dT%H:%M")
 
 
 def make_everything_due() -> None:

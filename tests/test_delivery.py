@@ -11,14 +11,12 @@ from __future__ import annotations
 import html
 
 import pytest
-from helpers import HTMX, closed_port, make_everything_due
+from helpers import HTMX, all_records, closed_port, deliver_waiting
 from helpers import csrf_token as csrf
 
-from portal.database import db
 from portal.leat import ErrorKind, LeatClient
 from portal.leat_sandbox import MAINTENANCE_PAGE, Fault, seed
-from portal.models import Delivery, VisitRecord
-from portal.visits import delivery
+from portal.models import Delivery
 
 STALL = 1.2  # longer than the read timeout the tests give the portal
 
@@ -79,21 +77,6 @@ def portal(app, sandbox):
     return app
 
 
-def records(app) -> list[VisitRecord]:
-    with app.app_context():
-        found = db.session.scalars(db.select(VisitRecord).order_by(VisitRecord.id)).all()
-        for record in found:
-            db.session.expunge(record)
-        return found
-
-
-def drain(app) -> None:
-    """What the worker does, with every waiting record made due at once."""
-    with app.app_context():
-        make_everything_due()
-        delivery.drain()
-
-
 def break_leat(app, sandbox, name, method, path):
     fault = FAULTS[name][0]
     if fault is None:  # nothing listens where the portal looks for Leat
@@ -135,12 +118,12 @@ def test_create_when_leat_fails(portal, client, sandbox, sandbox_leat, name):
         assert "saved in the portal" in page
         for shown in ("1 May 2026, 10:00", "1 May 2026, 11:00", "Till 3", f"till-{name}"):
             assert shown in page  # every value kept, in the pending row
-        (record,) = records(portal)
+        (record,) = all_records(portal)
         assert record.status == Delivery.PENDING
         assert record.pending.fields["source"] == "Till 3"
         mend_leat(portal, sandbox, original)
-        drain(portal)
-        (record,) = records(portal)
+        deliver_waiting(portal)
+        (record,) = all_records(portal)
         assert record.status == Delivery.CONFIRMED
         matches = [
             v for v in sandbox_leat.list_visits(limit=500).visits if v.external_id == f"till-{name}"
@@ -152,7 +135,7 @@ def test_create_when_leat_fails(portal, client, sandbox, sandbox_leat, name):
         assert response.status_code == outcome
         for kept in (seed.CONTACT_BRAM, "2026-05-01T10:00", "Till 3", f"till-{name}"):
             assert f'value="{kept}"' in page
-        assert records(portal) == []
+        assert all_records(portal) == []
         mend_leat(portal, sandbox, original)
         assert sandbox_leat.list_visits().total == 0
 
@@ -170,7 +153,7 @@ def test_edit_when_leat_fails(portal, client, sandbox, sandbox_leat, name):
         "source": "Till",
     }
     assert client.post("/visits", data=data, headers=HTMX).status_code == 200
-    (record,) = records(portal)
+    (record,) = all_records(portal)
     uuid, row_id = record.leat_uuid, record.id
     original = portal.extensions["leat"]
     break_leat(portal, sandbox, name, "PUT", f"/visits/{uuid}")
@@ -190,12 +173,12 @@ def test_edit_when_leat_fails(portal, client, sandbox, sandbox_leat, name):
         assert "Pending — not yet confirmed by Leat" in page
         assert "Till 7" in page
         assert "1 May 2026, 12:30" in page
-        (record,) = records(portal)
+        (record,) = all_records(portal)
         assert record.status == Delivery.PENDING
         assert record.pending.fields["source"] == "Till 7"
         mend_leat(portal, sandbox, original)
-        drain(portal)
-        (record,) = records(portal)
+        deliver_waiting(portal)
+        (record,) = all_records(portal)
         assert record.status == Delivery.CONFIRMED
         visit = sandbox_leat.get_visit(uuid)
         assert visit.source == "Till 7"
@@ -205,7 +188,7 @@ def test_edit_when_leat_fails(portal, client, sandbox, sandbox_leat, name):
         assert page.lstrip().startswith(f'<tr id="visit-{row_id}"')
         assert 'value="Till 7"' in page
         assert 'value="2026-05-01T12:30"' in page
-        (record,) = records(portal)
+        (record,) = all_records(portal)
         assert (record.status, record.snapshot["source"]) == (Delivery.CONFIRMED, "Till")
         mend_leat(portal, sandbox, original)
         assert sandbox_leat.get_visit(uuid).source == "Till"
@@ -218,11 +201,11 @@ def test_a_get_or_put_is_retried_a_post_never(portal, client, sandbox, sandbox_l
     client.post("/visits", data=data, headers=HTMX)
     assert sandbox.faults.faults_served == 1
     assert sandbox_leat.list_visits().total == 0  # not re-sent by the adapter
-    (record,) = records(portal)
+    (record,) = all_records(portal)
     assert record.status == Delivery.PENDING
 
-    drain(portal)
-    (record,) = records(portal)
+    deliver_waiting(portal)
+    (record,) = all_records(portal)
     sandbox.faults.inject(MAINTENANCE_PAGE, method="PUT", times=1)
     prefix = f"visit-{record.id}-"
     edit = {prefix + "csrf_token": token, prefix + "starts_at": "", prefix + "source": "Retried"}
@@ -247,8 +230,8 @@ def test_a_refusal_on_a_later_attempt_needs_attention_and_keeps_everything(
     sandbox.faults.inject(MAINTENANCE_PAGE, method="GET", path="/contacts", times=3)
     response = client.post("/visits", data=data, headers=HTMX)
     assert "Pending" in response.text
-    drain(portal)  # Leat is back, and says it has no such contact
-    (record,) = records(portal)
+    deliver_waiting(portal)  # Leat is back, and says it has no such contact
+    (record,) = all_records(portal)
     assert record.status == Delivery.ATTENTION
     assert record.error_kind == ErrorKind.CONTACT_NOT_FOUND
     page = client.get("/visits").text
@@ -262,7 +245,7 @@ def test_retry_now_delivers_a_pending_row(portal, client, sandbox, sandbox_leat)
     sandbox.faults.inject(MAINTENANCE_PAGE, method="POST", path="/visits", times=1)
     data = {"csrf_token": token, "contact": seed.CONTACT_EMMA, "shop": seed.SHOP_UTRECHT}
     client.post("/visits", data=data, headers=HTMX)
-    (record,) = records(portal)
+    (record,) = all_records(portal)
     page = client.get("/visits").text
     assert "1 visit waits for Leat" in page
     response = client.post(f"/visits/{record.id}/retry", data={"csrf_token": token}, headers=HTMX)
@@ -282,8 +265,8 @@ def test_a_refused_token_shows_a_banner_and_items_wait(portal, client, sandbox):
     sandbox.faults.inject(FAULTS["401"][0], times=None)
     data = {"csrf_token": token, "contact": seed.CONTACT_EMMA, "shop": seed.SHOP_UTRECHT}
     client.post("/visits", data=data, headers=HTMX)
-    drain(portal)
-    (record,) = records(portal)
+    deliver_waiting(portal)
+    (record,) = all_records(portal)
     assert record.status == Delivery.PENDING
     page = html.unescape(client.get("/visits").text)
     assert "The portal's Leat token is invalid or expired — ask your administrator" in page
@@ -310,7 +293,7 @@ def test_correcting_a_pending_create_sends_the_latest_values_once(
         "source": "First",
     }
     client.post("/visits", data=data, headers=HTMX)
-    (record,) = records(portal)
+    (record,) = all_records(portal)
     key = record.id
     editor = client.get(f"/visits/{key}/edit", headers=HTMX)
     assert editor.status_code == 200
@@ -327,7 +310,7 @@ def test_correcting_a_pending_create_sends_the_latest_values_once(
     assert "Corrected" in response.text
     visits = sandbox_leat.list_visits().visits
     assert [v.source for v in visits] == ["Corrected"]
-    (record,) = records(portal)
+    (record,) = all_records(portal)
     assert (record.status, record.leat_uuid) == (Delivery.CONFIRMED, visits[0].uuid)
 
 
@@ -341,7 +324,7 @@ def test_an_edit_refused_on_a_later_attempt_can_be_corrected(portal, client, san
         "source": "Till",
     }
     client.post("/visits", data=data, headers=HTMX)
-    (record,) = records(portal)
+    (record,) = all_records(portal)
     uuid, prefix = record.leat_uuid, f"visit-{record.id}-"
     sandbox.faults.inject(MAINTENANCE_PAGE, method="PUT", times=3)
     edit = {
@@ -353,8 +336,8 @@ def test_an_edit_refused_on_a_later_attempt_can_be_corrected(portal, client, san
     assert "Pending" in client.put(f"/visits/{record.id}", data=edit, headers=HTMX).text
     refusal = FAULTS["422"][0]
     sandbox.faults.inject(refusal, method="PUT", times=1)
-    drain(portal)
-    (record,) = records(portal)
+    deliver_waiting(portal)
+    (record,) = all_records(portal)
     assert record.status == Delivery.ATTENTION
     assert record.pending.fields["source"] == "Too late"  # nothing dropped
     page = client.get("/visits").text

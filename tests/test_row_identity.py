@@ -5,27 +5,16 @@ still edits, saves, retries and cancels, on the record's current state."""
 from __future__ import annotations
 
 import pytest
-from helpers import HTMX, csrf_token, make_everything_due
+from helpers import HTMX, csrf_token, deliver_waiting, only_record
 from playwright.sync_api import expect
 
-from portal.database import db
 from portal.leat_sandbox import MAINTENANCE_PAGE, seed
-from portal.models import Delivery, VisitRecord
-from portal.visits import delivery
-
-
-def the_record(app) -> VisitRecord:
-    with app.app_context():
-        record = db.session.scalars(db.select(VisitRecord)).one()
-        db.session.expunge(record)
-        return record
+from portal.models import Delivery
 
 
 def deliver_behind_the_page(app) -> None:
     """The worker delivers everything that waits, while the manager's page stays open."""
-    with app.app_context():
-        make_everything_due()
-        assert delivery.drain() == 1
+    assert deliver_waiting(app) == 1
 
 
 @pytest.fixture
@@ -42,11 +31,11 @@ def delivered_behind_the_page(app, client, sandbox):
         "source": "Till 3",
     }
     created = client.post("/visits", data=data, headers=HTMX)
-    record = the_record(app)
+    record = only_record(app)
     assert record.status is Delivery.PENDING
     assert f'<tr id="visit-{record.id}"' in created.text
     deliver_behind_the_page(app)
-    assert the_record(app).status is Delivery.CONFIRMED
+    assert only_record(app).status is Delivery.CONFIRMED
     return record.id, token
 
 
@@ -70,14 +59,14 @@ def test_save_on_a_row_delivered_behind_the_page_updates_the_visit_in_leat(
         prefix + "csrf_token": token,
         prefix + "starts_at": "2026-05-01T10:00",
         prefix + "source": "Till 4",
-        prefix + "external_id": the_record(app).external_id,
+        prefix + "external_id": only_record(app).external_id,
     }
     response = client.put(f"/visits/{row_id}", data=edit, headers=HTMX)
     assert response.status_code == 200
     assert "state-confirmed" in response.text
     (visit,) = sandbox_leat.list_visits().visits
     assert visit.source == "Till 4"
-    assert the_record(app).leat_uuid == visit.uuid
+    assert only_record(app).leat_uuid == visit.uuid
 
 
 def test_retry_on_a_row_already_confirmed_answers_the_confirmed_row_and_says_so(

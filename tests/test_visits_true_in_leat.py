@@ -10,7 +10,17 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from helpers import HTMX, csrf_token, error_under, launch_path, make_everything_due, text
+from helpers import (
+    HTMX,
+    csrf_token,
+    deliver_waiting,
+    error_under,
+    launch_path,
+    local_minutes,
+    only_record,
+    save_visit,
+    text,
+)
 
 from portal.database import db
 from portal.leat_sandbox import MAINTENANCE_PAGE, AccountState, Fault, seed
@@ -22,19 +32,6 @@ from portal.visits import delivery
 ZONE = ZoneInfo("Europe/Amsterdam")  # PORTAL_TIMEZONE's default
 
 
-def the_record(app) -> VisitRecord:
-    with app.app_context():
-        record = db.session.scalars(db.select(VisitRecord)).one()
-        db.session.expunge(record)
-        return record
-
-
-def drain(app) -> None:
-    with app.app_context():
-        make_everything_due()
-        delivery.drain()
-
-
 def test_an_empty_starts_at_is_the_moment_of_recording_however_late_the_delivery(
     app, client, sandbox, sandbox_leat, monkeypatch
 ):
@@ -44,7 +41,7 @@ def test_an_empty_starts_at_is_the_moment_of_recording_however_late_the_delivery
     data = {"csrf_token": token, "contact": seed.CONTACT_ANNA, "shop": seed.SHOP_AMSTERDAM}
     response = client.post("/visits", data=data, headers=HTMX)
     after = datetime.now(UTC)
-    record = the_record(app)
+    record = only_record(app)
     assert record.status is Delivery.PENDING
     recorded = record.pending.fields["starts_at"]
     assert before <= recorded <= after
@@ -55,10 +52,10 @@ def test_an_empty_starts_at_is_the_moment_of_recording_however_late_the_delivery
     # Leat comes back three hours later: were "now" left to Leat, it would say 3 h on.
     later = sandbox_module.now() + timedelta(hours=3)
     monkeypatch.setattr(sandbox_module, "now", lambda: later)
-    drain(app)
+    deliver_waiting(app)
     (visit,) = sandbox_leat.list_visits().visits
     assert visit.starts_at == recorded
-    assert the_record(app).status is Delivery.CONFIRMED
+    assert only_record(app).status is Delivery.CONFIRMED
 
 
 # -- a visit found by its external_id is adopted only when it is provably ours -------------
@@ -102,28 +99,24 @@ def test_a_tills_visit_in_another_shop_is_never_adopted(app, sandbox, sandbox_le
         source="Portal",
     )
     assert "Pending" in created.text
-    record = the_record(app)
+    record = only_record(app)
 
     answer = retry(amsterdam, record.id)
     assert answer.status_code == 200
     assert "Leat already has another visit with this external ID" in answer.text
     assert "Till Utrecht" not in answer.text  # nothing of the other visit is shown
-    record = the_record(app)
+    record = only_record(app)
     assert record.status is Delivery.ATTENTION
     assert (record.leat_uuid, record.snapshot) == (None, None)
 
     # Editing it changes the record, never the till's visit.
-    token = csrf_token(amsterdam)
-    prefix = f"visit-{record.id}-"
-    edit = {
-        prefix + "csrf_token": token,
-        prefix + "starts_at": record.pending.fields["starts_at"]
-        .astimezone(ZONE)
-        .strftime("%Y-%m-%dT%H:%M"),
-        prefix + "source": "Hijack attempt",
-        prefix + "external_id": "UTR-receipt-1001",
-    }
-    amsterdam.put(f"/visits/{record.id}", data=edit, headers=HTMX)
+    save_visit(
+        amsterdam,
+        record.id,
+        starts_at=local_minutes(record.pending.fields["starts_at"]),
+        source="Hijack attempt",
+        external_id="UTR-receipt-1001",
+    )
     assert sandbox_leat.get_visit(till.uuid) == till
     assert "Till Utrecht" not in amsterdam.get("/visits").text
 
@@ -136,22 +129,19 @@ def test_an_earlier_attempts_visit_is_adopted_and_then_gets_the_corrections(
     the correction follows as an update. One visit in Leat, as meant."""
     sandbox.faults.inject(Fault(commit=True, drop=True), method="POST", path="/visits", times=1)
     create(client, contact=seed.CONTACT_BRAM, shop=seed.SHOP_ROTTERDAM, source="First")
-    record = the_record(app)
+    record = only_record(app)
     assert record.status is Delivery.PENDING
-    token = csrf_token(client)
-    prefix = f"visit-{record.id}-"
-    starts = record.pending.fields["starts_at"].astimezone(ZONE).strftime("%Y-%m-%dT%H:%M")
-    edit = {
-        prefix + "csrf_token": token,
-        prefix + "starts_at": starts,
-        prefix + "source": "Corrected",
-        prefix + "external_id": record.external_id,
-    }
-    response = client.put(f"/visits/{record.id}", data=edit, headers=HTMX)
+    response = save_visit(
+        client,
+        record.id,
+        starts_at=local_minutes(record.pending.fields["starts_at"]),
+        source="Corrected",
+        external_id=record.external_id,
+    )
     assert response.status_code == 200
     (visit,) = sandbox_leat.list_visits().visits
     assert visit.source == "Corrected"
-    record = the_record(app)
+    record = only_record(app)
     assert (record.status, record.leat_uuid) == (Delivery.CONFIRMED, visit.uuid)
 
 
@@ -202,21 +192,18 @@ def test_an_external_id_typed_and_taken_at_leat_is_an_error_under_the_field_with
 def test_a_new_external_id_for_a_pending_create_is_delivered(app, client, sandbox, sandbox_leat):
     sandbox.faults.inject(MAINTENANCE_PAGE, method="POST", path="/visits", times=1)
     create(client, contact=seed.CONTACT_BRAM, shop=seed.SHOP_ROTTERDAM, external_id="typo-1")
-    record = the_record(app)
-    token = csrf_token(client)
-    prefix = f"visit-{record.id}-"
-    starts = record.pending.fields["starts_at"].astimezone(ZONE).strftime("%Y-%m-%dT%H:%M")
-    edit = {
-        prefix + "csrf_token": token,
-        prefix + "starts_at": starts,
-        prefix + "source": "Portal",
-        prefix + "external_id": "receipt-1",
-    }
-    answer = client.put(f"/visits/{record.id}", data=edit, headers=HTMX)
+    record = only_record(app)
+    answer = save_visit(
+        client,
+        record.id,
+        starts_at=local_minutes(record.pending.fields["starts_at"]),
+        source="Portal",
+        external_id="receipt-1",
+    )
     assert answer.status_code == 200, answer.text
     (visit,) = sandbox_leat.list_visits().visits
     assert visit.external_id == "receipt-1"
-    assert the_record(app).external_id == "receipt-1"
+    assert only_record(app).external_id == "receipt-1"
 
 
 def test_a_submission_key_is_honoured_only_for_the_same_manager_and_shop(app, sandbox_leat):
@@ -309,22 +296,16 @@ GONE = {
 def gone_at_leat(request, app, client, sandbox, sandbox_leat):
     """A confirmed visit that Leat no longer has: every PUT to it answers 'not found'."""
     create(client, contact=seed.CONTACT_BRAM, shop=seed.SHOP_ROTTERDAM, source="Till")
-    record = the_record(app)
+    record = only_record(app)
     sandbox.faults.inject(GONE[request.param], method="PUT", times=None)
     return record
 
 
 def save_source(client, record, source):
-    token = csrf_token(client)
-    prefix = f"visit-{record.id}-"
-    starts = datetime.fromisoformat(record.snapshot["starts_at"]).astimezone(ZONE)
-    edit = {
-        prefix + "csrf_token": token,
-        prefix + "starts_at": starts.strftime("%Y-%m-%dT%H:%M"),
-        prefix + "source": source,
-        prefix + "external_id": record.external_id,
-    }
-    return client.put(f"/visits/{record.id}", data=edit, headers=HTMX)
+    starts = local_minutes(datetime.fromisoformat(record.snapshot["starts_at"]))
+    return save_visit(
+        client, record.id, starts_at=starts, source=source, external_id=record.external_id
+    )
 
 
 def test_a_save_to_a_visit_gone_at_leat_says_so_on_its_row(client, app, gone_at_leat):
@@ -334,7 +315,7 @@ def test_a_save_to_a_visit_gone_at_leat_says_so_on_its_row(client, app, gone_at_
     assert "no longer exists in Leat" in answer.text
     assert "Record again" in answer.text
     assert "Set aside" in answer.text
-    record = the_record(app)
+    record = only_record(app)
     assert record.status is Delivery.ATTENTION
     assert record.pending.fields["source"] == "Corrected"  # kept, not undone
 
@@ -349,7 +330,7 @@ def test_record_again_makes_the_visit_anew_with_the_latest_values(
     )
     assert answer.status_code == 200
     assert "recorded again in Leat" in answer.text
-    record = the_record(app)
+    record = only_record(app)
     assert record.status is Delivery.CONFIRMED
     assert record.leat_uuid != gone_at_leat.leat_uuid
     assert record.external_id != gone_at_leat.external_id  # the portal's own is renewed
@@ -367,9 +348,9 @@ def test_set_aside_keeps_the_record_and_sends_nothing(client, app, sandbox, gone
     assert answer.status_code == 200
     assert "Set aside — not in Leat" in answer.text
     assert "Retry now" not in answer.text
-    assert the_record(app).status is Delivery.SET_ASIDE
-    drain(app)
-    assert the_record(app).status is Delivery.SET_ASIDE  # the worker leaves it alone
+    assert only_record(app).status is Delivery.SET_ASIDE
+    deliver_waiting(app)
+    assert only_record(app).status is Delivery.SET_ASIDE  # the worker leaves it alone
 
 
 # -- a queue that waits sensibly --------------------------------------------------------------
@@ -402,12 +383,11 @@ def test_leat_refusing_the_portal_pauses_the_queue_and_one_probe_tries(
     sandbox.faults.calls.clear()
     with app.app_context():
         assert delivery.drain() == 0  # paused: nothing is sent before the pause ends
-        make_everything_due()
-        assert delivery.drain() == 1  # then one record, as a probe
+    assert deliver_waiting(app) == 1  # then, when it ends, one record, as a probe
     assert sandbox.faults.calls[("POST", "/visits")] == 1
 
     sandbox.faults.clear()  # Leat takes the portal again
-    drain(app)  # the probe succeeds, and the others follow in the same round
+    deliver_waiting(app)  # the probe succeeds, and the others follow in the same round
     assert sandbox_leat.list_visits().total == 3
     page = html.unescape(client.get("/visits").text)
     assert says not in page
@@ -418,11 +398,11 @@ def test_a_refusal_of_one_visit_is_never_retried_by_itself(app, client, sandbox,
     # More faults than the client's retries of a GET: the first attempt waits.
     sandbox.faults.inject(MAINTENANCE_PAGE, method="GET", path="/contacts", times=3)
     create(client, contact="nobody@example.com", shop=seed.SHOP_UTRECHT)
-    drain(app)  # Leat is back and has no such contact: a refusal
-    assert the_record(app).status is Delivery.ATTENTION
+    deliver_waiting(app)  # Leat is back and has no such contact: a refusal
+    assert only_record(app).status is Delivery.ATTENTION
     sandbox.faults.calls.clear()
     for _ in range(3):
-        drain(app)
+        deliver_waiting(app)
     assert sum(sandbox.faults.calls.values()) == 0
 
 
@@ -469,8 +449,8 @@ def test_7002_and_7011_wait_under_the_configuration_banner(
     assert "Pending" in answer.text
     assert banner in html.unescape(answer.text)
     sandbox_app.config[ACCOUNT_CONFIG] = AccountState.ACTIVE
-    drain(app)
-    assert the_record(app).status is Delivery.CONFIRMED
+    deliver_waiting(app)
+    assert only_record(app).status is Delivery.CONFIRMED
     assert banner not in html.unescape(client.get("/visits").text)
 
 
@@ -493,18 +473,18 @@ def test_an_unknown_code_on_a_later_attempt_needs_attention_and_is_not_retried(
     sandbox.faults.inject(MAINTENANCE_PAGE, method="POST", path="/visits", times=1)
     create(client, contact=seed.CONTACT_BRAM, shop=seed.SHOP_ROTTERDAM)
     sandbox.faults.inject(UNKNOWN_CODE, method="POST", path="/visits", times=None)
-    drain(app)
-    record = the_record(app)
+    deliver_waiting(app)
+    record = only_record(app)
     assert (record.status, record.error_code) == (Delivery.ATTENTION, 77001)
     assert "Visits are frozen for this shop (Leat's code 77001)" in text(client.get("/visits"))
     sandbox.faults.calls.clear()
-    drain(app)
+    deliver_waiting(app)
     assert sum(sandbox.faults.calls.values()) == 0
 
 
 def test_a_visit_whose_contact_was_deleted_or_has_no_email_is_read(app, client, sandbox):
     create(client, contact=seed.CONTACT_BRAM, shop=seed.SHOP_ROTTERDAM, source="Till")
-    record = the_record(app)
+    record = only_record(app)
     without_contact = visit_json(uuid=record.leat_uuid, contact=None, source="Counter")
     sandbox.faults.inject(Fault(status=200, body=without_contact), method="PUT", times=1)
     answer = save_source(client, record, "Counter")
@@ -513,4 +493,4 @@ def test_a_visit_whose_contact_was_deleted_or_has_no_email_is_read(app, client, 
     assert "bram.jansen@example.com" in text(answer)  # the portal still knows whose it was
     no_email = visit_json(uuid=record.leat_uuid, contact={"uuid": seed.CONTACT_BRAM, "email": None})
     sandbox.faults.inject(Fault(status=200, body=no_email), method="PUT", times=1)
-    assert save_source(client, the_record(app), "Portal").status_code == 200
+    assert save_source(client, only_record(app), "Portal").status_code == 200

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from helpers import HTMX, csrf_token, error_under
+from helpers import HTMX, csrf_token, error_under, only_record
 
 from portal.database import db
 from portal.leat_sandbox import seed
@@ -32,13 +32,6 @@ def visit_fields(**overrides) -> dict:
 def create(client, htmx=True, **overrides):
     data = {"csrf_token": csrf_token(client), **visit_fields(**overrides)}
     return client.post("/visits", data=data, headers=HTMX if htmx else {})
-
-
-def only_record(app) -> VisitRecord:
-    with app.app_context():
-        (record,) = db.session.scalars(db.select(VisitRecord)).all()
-        db.session.expunge(record)
-        return record
 
 
 # -- the page ----------------------------------------------------------------------------
