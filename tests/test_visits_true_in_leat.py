@@ -73,9 +73,10 @@ def create(browser, **fields):
     return browser.post("/visits", data=data, headers=HTMX)
 
 
-def retry(browser, record_id):
+def row_action(browser, record_id, action="retry"):
+    """A row's button (Retry now, Record again, Set aside), as htmx sends it."""
     token = csrf_token(browser)
-    return browser.post(f"/visits/{record_id}/retry", data={"csrf_token": token}, headers=HTMX)
+    return browser.post(f"/visits/{record_id}/{action}", data={"csrf_token": token}, headers=HTMX)
 
 
 def test_a_tills_visit_in_another_shop_is_never_adopted(app, sandbox, sandbox_leat):
@@ -101,7 +102,7 @@ def test_a_tills_visit_in_another_shop_is_never_adopted(app, sandbox, sandbox_le
     assert "Pending" in created.text
     record = only_record(app)
 
-    answer = retry(amsterdam, record.id)
+    answer = row_action(amsterdam, record.id)
     assert answer.status_code == 200
     assert "Leat already has another visit with this external ID" in answer.text
     assert "Till Utrecht" not in answer.text  # nothing of the other visit is shown
@@ -163,7 +164,7 @@ def test_a_visit_held_by_another_record_is_not_adopted(app, client, sandbox_leat
         db.session.add(copy)
         db.session.commit()
         copy_id = copy.id
-    retry(client, copy_id)
+    row_action(client, copy_id)
     with app.app_context():
         copy = db.session.get(VisitRecord, copy_id)
         assert (copy.status, copy.leat_uuid) == (Delivery.ATTENTION, None)
@@ -272,7 +273,7 @@ def test_a_confirmed_visit_the_database_cannot_hold_needs_attention(app, client,
         path="/visits",
         times=1,
     )
-    answer = retry(client, second_id)
+    answer = row_action(client, second_id)
     assert answer.status_code == 200
     assert "another visit in the portal already holds" in answer.text
     with app.app_context():
@@ -324,10 +325,7 @@ def test_record_again_makes_the_visit_anew_with_the_latest_values(
     client, app, sandbox, sandbox_leat, gone_at_leat
 ):
     save_source(client, gone_at_leat, "Corrected")
-    token = csrf_token(client)
-    answer = client.post(
-        f"/visits/{gone_at_leat.id}/record-again", data={"csrf_token": token}, headers=HTMX
-    )
+    answer = row_action(client, gone_at_leat.id, "record-again")
     assert answer.status_code == 200
     assert "recorded again in Leat" in answer.text
     record = only_record(app)
@@ -341,10 +339,7 @@ def test_record_again_makes_the_visit_anew_with_the_latest_values(
 
 def test_set_aside_keeps_the_record_and_sends_nothing(client, app, sandbox, gone_at_leat):
     save_source(client, gone_at_leat, "Corrected")
-    token = csrf_token(client)
-    answer = client.post(
-        f"/visits/{gone_at_leat.id}/set-aside", data={"csrf_token": token}, headers=HTMX
-    )
+    answer = row_action(client, gone_at_leat.id, "set-aside")
     assert answer.status_code == 200
     assert "Set aside — not in Leat" in answer.text
     assert "Retry now" not in answer.text
