@@ -20,6 +20,8 @@ DEFAULT_LEAT_BASE_URL = "https://api.piggy.eu"
 DEFAULT_TIMEZONE = "Europe/Amsterdam"
 DEFAULT_THREADS = 8
 DEFAULT_SESSION_HOURS = 8
+# A session ends after this long without a request (a shared till computer).
+DEFAULT_IDLE_MINUTES = 60
 # HS256 keys shorter than the hash are weak (RFC 7518 §3.2).
 MIN_LAUNCH_SECRET_LENGTH = 32
 
@@ -68,6 +70,9 @@ def from_environ(environ: Mapping[str, str], instance_path: str | os.PathLike) -
             environ, "PORTAL_SESSION_HOURS", DEFAULT_SESSION_HOURS, most=24 * 30
         ),
         "PORTAL_PROXY_HOPS": _positive_int(environ, "PORTAL_PROXY_HOPS", 1, least=0),
+        "PORTAL_IDLE_MINUTES": _positive_number(
+            environ, "PORTAL_IDLE_MINUTES", DEFAULT_IDLE_MINUTES, most=24 * 60
+        ),
         # Unset: no cap (Leat documents none). Per process: divide by the processes.
         "LEAT_MAX_CALLS_PER_SECOND": (
             _positive_number(environ, "LEAT_MAX_CALLS_PER_SECOND", 0, most=1000) or None

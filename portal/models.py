@@ -217,6 +217,25 @@ class DeliveryPause(db.Model):
     probes: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
+class ManagerSession(db.Model):
+    """A signed-in manager's session, kept on the server (portal/auth/sessions.py).
+
+    The cookie holds only a random key; this row holds its SHA-256, so a copy of the
+    database signs nobody in."""
+
+    __tablename__ = "manager_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    manager_id: Mapped[str] = mapped_column(String(255), index=True)
+    # What Flask's ``session`` holds: the manager, the CSRF token, flash messages.
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 class UsedLaunchToken(db.Model):
     """The ``jti`` of every launch token used, kept until it expires: each works once."""
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from flask import g, session
 
+from . import sessions
 from .launch import ALL_SHOPS, Launch
 
 SESSION_KEY = "manager"
@@ -31,15 +32,16 @@ class Manager:
 
 def sign_in(launch: Launch) -> Manager:
     manager = Manager(id=launch.manager_id, name=launch.name, shops=launch.shops)
-    # A new session for a new sign-in: nothing from before carries over.
-    session.clear()
-    session.permanent = True
+    # A new session (and a new cookie key) for a new sign-in: nothing carries over.
+    sessions.start(session, manager.id)
     session[SESSION_KEY] = {"id": manager.id, "name": manager.name, "shops": list(manager.shops)}
+    g.manager = manager
     return manager
 
 
 def sign_out() -> None:
-    session.clear()
+    sessions.revoke(session)
+    g.manager = None
 
 
 def current_manager() -> Manager | None:
