@@ -22,6 +22,7 @@ from helpers import closed_port
 from portal.config import ConfigError, from_environ
 from portal.leat import (
     UNSET,
+    ErrorKind,
     LeatAuthError,
     LeatClient,
     LeatMaintenance,
@@ -406,3 +407,28 @@ def test_the_cap_is_read_from_the_environment():
     )
     with pytest.raises(ConfigError, match="LEAT_MAX_CALLS_PER_SECOND"):
         from_environ({"LEAT_MAX_CALLS_PER_SECOND": "-1"}, "instance")
+
+
+@pytest.mark.parametrize(
+    ("code", "kind", "error_class", "transient"),
+    [
+        (1003, ErrorKind.INVALID_INPUT, LeatValidationError, False),
+        (55031, ErrorKind.CONTACT_NOT_FOUND, LeatNotFound, False),
+        (1008, ErrorKind.SHOP_NOT_FOUND, LeatNotFound, False),
+        (60013, ErrorKind.VISIT_GONE, LeatNotFound, False),
+        (60000, ErrorKind.CONTACT_LIMIT, LeatRequestError, False),
+        (60005, ErrorKind.CONTACT_EXISTS, LeatRequestError, False),
+        (7002, ErrorKind.ACCOUNT_INACTIVE, LeatAuthError, True),
+        (7011, ErrorKind.NO_ACCESS, LeatAuthError, True),
+        (77001, ErrorKind.UNKNOWN, LeatRequestError, False),
+    ],
+)
+def test_leats_documented_400_is_classified_by_its_code(
+    client, mocked, code, kind, error_class, transient
+):
+    """Leat's error page: every error is HTTP 400 with a code; the code decides."""
+    mocked.post(API + "/visits", json=error_body(400, code, "Something."), status=400)
+    with pytest.raises(error_class) as caught:
+        client.create_visit(contact_uuid="c", shop_uuid="s")
+    assert (caught.value.kind, caught.value.transient) == (kind, transient)
+    assert (caught.value.code, caught.value.leat_message) == (code, "Something.")
