@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import requests
 from helpers import HTMX, csrf_token, input_value, launch_path, make_everything_due, row
 
@@ -56,6 +57,7 @@ def test_the_same_form_sent_twice_makes_one_visit(client, app, sandbox_leat):
     assert input_value(first, "submission_key") != form["submission_key"]
 
 
+@pytest.mark.slow  # a soak: 300 creates over real HTTP, many against a failing Leat
 def test_300_creates_from_many_threads_with_a_flaky_leat(app, sandbox, sandbox_leat):
     app.extensions["leat"].timeout = (2.0, 0.4)
     sandbox.faults.chaos(
