@@ -52,11 +52,12 @@ PAGE_EXPIRED = "This page has expired, so nothing was saved."
 NOT_ANSWERED_PROPERLY = "The portal did not answer properly"
 NOT_REACHED = "The portal could not be reached"
 
-# Werkzeug's own error pages: none of this may ever reach a manager.
+# Werkzeug's own error pages: none of this may ever reach a manager, neither these
+# words nor a page with one of these titles.
 WERKZEUG_WORDS = (
     "The requested URL was not found on the server",
     "The browser (or proxy) sent a request that this server could not understand",
     "The method is not allowed for the requested URL",
     "The server encountered an internal error",
-    "<title>404 Not Found</title>",
 )
+WERKZEUG_TITLES = ("404 Not Found",)

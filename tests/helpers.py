@@ -1,6 +1,7 @@
 """What the test files share, in one place: the portal as tests build it, signing in,
-pages read through an HTML parser, the visit forms, the project's own tools run as
-subprocesses, and waiting on a condition with a deadline.
+pages read through an HTML parser (fields, htmx answers and their partials, the rows of
+visits: never markup matched as a string), the visit forms, the project's own tools run
+as subprocesses, and waiting on a condition with a deadline.
 
 Fixtures live in conftest.py; these are plain functions, imported by name
 (``from helpers import csrf_token, soup``). A page is whatever holds HTML: a string,
@@ -9,6 +10,7 @@ a Flask or ``requests`` response, or a parsed element.
 
 from __future__ import annotations
 
+import copy
 import os
 import shlex
 import socket
@@ -124,11 +126,35 @@ def csrf_token(source: Any) -> str:
     return meta["content"]
 
 
+def field(page: Any, name: str) -> Tag:
+    """The first form field (input, select or textarea) called ``name`` in the page."""
+    found = soup(page).find(["input", "select", "textarea"], attrs={"name": name})
+    assert found is not None, f"no field named {name}"
+    return found
+
+
 def input_value(page: Any, name: str) -> str:
     """The value of the first input called ``name`` in the page (or element)."""
-    field = soup(page).find("input", attrs={"name": name})
-    assert field is not None, f"no input named {name}"
-    return field.get("value", "")
+    found = soup(page).find("input", attrs={"name": name})
+    assert found is not None, f"no input named {name}"
+    return found.get("value", "")
+
+
+def selected_option(page: Any, name: str) -> str:
+    """The value of the one option chosen in the select called ``name``."""
+    select = field(page, name)
+    assert select.name == "select", f"{name} is an <{select.name}>, not a select"
+    chosen = select.find_all("option", selected=True)
+    assert len(chosen) == 1, f"{len(chosen)} options chosen in {name}"
+    return chosen[0].get("value", "")
+
+
+def focused(page: Any) -> Tag:
+    """The element that takes the focus once the page or fragment is shown: the one
+    with ``autofocus`` (htmx 4 focuses it when it swaps it in)."""
+    found = soup(page).find_all(autofocus=True)
+    assert len(found) == 1, f"{len(found)} elements with autofocus: {found}"
+    return found[0]
 
 
 def error_under(page: Any, field_id: str) -> str:
@@ -141,6 +167,73 @@ def error_under(page: Any, field_id: str) -> str:
     assert field.get("aria-invalid") == "true"
     assert f"{field_id}-error" in field.get("aria-describedby", "").split()
     return error.get_text()
+
+
+# -- htmx answers and the rows of visits --------------------------------------------------
+
+
+def top_elements(page: Any) -> list[Tag]:
+    """The elements an htmx fragment is made of, in order, checking that nothing but
+    white space stands between them (no stray text, no doctype: not a whole page)."""
+    doc = soup(page)
+    for node in doc.contents:
+        if not isinstance(node, Tag):
+            assert not node.strip(), f"the fragment holds {node!r} outside its elements"
+    return [node for node in doc.contents if isinstance(node, Tag)]
+
+
+def partial(page: Any, target: str) -> Tag:
+    """The ``<hx-partial>`` of an htmx answer aimed at ``target`` (``"#queue-status"``);
+    its ``hx-swap`` says how htmx puts its content there."""
+    found = soup(page).find("hx-partial", attrs={"hx-target": target})
+    assert found is not None, f"no hx-partial for {target}"
+    return found
+
+
+def outside_partials(page: Any) -> BeautifulSoup | Tag:
+    """An htmx answer without its ``<hx-partial>`` elements: what htmx swaps into the
+    requesting element's own target (a copy; the page given is left as it is)."""
+    doc = copy.copy(soup(page))
+    for element in doc.find_all("hx-partial"):
+        element.decompose()
+    return doc
+
+
+def row(page: Any, record_id: int) -> Tag:
+    """The visit row ``<tr id="visit-N">`` of a record, wherever the page holds it (an
+    ``<hx-partial>`` too)."""
+    found = soup(page).find("tr", id=f"visit-{record_id}")
+    assert found is not None, f"no row visit-{record_id}"
+    return found
+
+
+def leading_row(page: Any, record_id: int) -> Tag:
+    """The row an answer to a row's own request begins with (htmx swaps it in for the
+    row on screen, ``hx-target="closest tr"``): the record's ``<tr id="visit-N">``."""
+    elements = top_elements(page)
+    assert elements, "the answer is empty"
+    first = elements[0]
+    assert (first.name, first.get("id")) == ("tr", f"visit-{record_id}"), first
+    return first
+
+
+def row_state(row: Tag) -> str:
+    """A visit row's state, from its classes: ``confirmed``, ``pending``, ``attention`` or
+    ``set_aside`` (its ``state-…`` class), or ``editing`` for a row turned into an editor."""
+    classes = row.get("class", [])
+    assert "visit-row" in classes, f"not a visit row: {classes}"
+    states = [name.removeprefix("state-") for name in classes if name.startswith("state-")]
+    states += [name for name in classes if name == "editing"]
+    assert len(states) == 1, f"a visit row has one state, not {states}"
+    return states[0]
+
+
+def cell(row: Tag, column: str) -> str:
+    """The text of a visit row's cell in ``column`` (the cell's ``data-label``, which is
+    the column's heading)."""
+    found = row.find("td", attrs={"data-label": column})
+    assert found is not None, f"the row has no {column} cell"
+    return found.get_text()
 
 
 # -- the visit forms ---------------------------------------------------------------------

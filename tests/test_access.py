@@ -49,7 +49,7 @@ def test_without_a_session_a_page_says_how_to_sign_in(anonymous):
 def test_without_a_session_an_htmx_request_gets_a_fragment(anonymous):
     response = anonymous.post("/visits", data={"contact": "x"}, headers=HTMX)
     assert response.status_code == 401
-    assert "<html" not in response.text
+    assert soup(response).find("html") is None
     assert "session has ended" in response.text
     assert response.headers["HX-Retarget"] == "#alerts"
 
@@ -185,7 +185,7 @@ def test_the_list_never_shows_another_shops_visit(app, utrecht_visit):
     page = amsterdam.get("/visits").text
     assert "Amsterdam till" in page
     assert "Utrecht till" not in page
-    assert f'id="visit-{utrecht_visit}"' not in page
+    assert soup(page).find(id=f"visit-{utrecht_visit}") is None
     everything = signed_in(app).get("/visits").text
     assert "Utrecht till" in everything
     assert "Amsterdam till" in everything

@@ -160,6 +160,7 @@ def test_gunicorn_stops_with_one_line_before_any_worker_boots():
     ]
 
 
+@pytest.mark.slow  # three Python processes, two of them migrating: ~2 s
 def test_the_web_app_does_not_load_alembic_but_flask_db_still_migrates(tmp_path):
     # Alembic serves no request and costs a web worker ~11 MB: only `flask db` loads it.
     environ = tool_environ(

@@ -5,8 +5,9 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import requests
-from helpers import HTMX, csrf_token, input_value, launch_path, make_everything_due
+from helpers import HTMX, csrf_token, input_value, launch_path, make_everything_due, row
 
 from portal.database import db
 from portal.leat_sandbox import MAINTENANCE_PAGE, Fault, seed
@@ -48,14 +49,15 @@ def test_the_same_form_sent_twice_makes_one_visit(client, app, sandbox_leat):
     assert plain.status_code == 303
     with app.app_context():
         row_id = db.session.scalar(db.select(VisitRecord.id))
-    assert f'id="visit-{row_id}"' in first.text
-    assert f'id="visit-{row_id}"' in again.text  # the first result, not a second visit
+    row(first, row_id)
+    row(again, row_id)  # the first result, not a second visit
     assert sandbox_leat.list_visits().total == 1
     assert count(app) == 1
     # The fresh form after a success carries a new key: the next visit is a new one.
     assert input_value(first, "submission_key") != form["submission_key"]
 
 
+@pytest.mark.slow  # a soak: 300 creates over real HTTP, many against a failing Leat
 def test_300_creates_from_many_threads_with_a_flaky_leat(app, sandbox, sandbox_leat):
     app.extensions["leat"].timeout = (2.0, 0.4)
     sandbox.faults.chaos(

@@ -17,7 +17,7 @@ from error_triggers import (
     csrf_token,
     with_failing_routes,
 )
-from helpers import launch_path
+from helpers import launch_path, soup
 from playwright.sync_api import expect
 
 from portal.database import db
@@ -84,8 +84,12 @@ def assert_said_and_row_untouched(page, table, words):
 
 
 def without_htmx_marks(html):
-    # htmx marks an element it has set up; htmx.ajax sets up the row it is given.
-    return html.replace(' data-htmx-powered="true"', "")
+    """The markup parsed, less the mark htmx puts on an element it has set up (htmx.ajax
+    sets up the row it is given); two compare equal when their trees are the same."""
+    doc = soup(html)
+    for element in doc.find_all(attrs={"data-htmx-powered": "true"}):
+        del element["data-htmx-powered"]
+    return doc
 
 
 def edit_button(page):

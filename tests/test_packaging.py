@@ -6,9 +6,11 @@ import subprocess
 import sys
 import zipfile
 
+import pytest
 from helpers import ROOT
 
 
+@pytest.mark.slow  # pip builds the wheel in a process of its own: 1.5 s to over 2 s
 def test_the_wheel_ships_templates_static_files_and_migrations(tmp_path):
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(tmp_path), "."],

@@ -159,6 +159,11 @@ def test_a_double_click_creates_one_visit(page, sandbox_leat):
     fill_create(page)
     create_form(page).get_by_role("button", name="Create visit").dblclick()
     expect(rows(page)).to_have_count(1)
+    # A fixed wait, not wait_until: what is checked is that something does NOT happen (a
+    # second POST from the second click), so there is no condition to wait for, and
+    # wait_until would pass at once and prove nothing. A second request, sent at the
+    # click or held by htmx until the first answer is swapped in (as the row now is),
+    # would be under way within these 300 ms: the window in which posts must stay at 1.
     page.wait_for_timeout(300)
     assert len(posts) == 1
     assert sandbox_leat.list_visits().total == 1

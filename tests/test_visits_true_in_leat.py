@@ -15,7 +15,9 @@ from helpers import (
     csrf_token,
     deliver_waiting,
     error_under,
+    field,
     launch_path,
+    leading_row,
     local_minutes,
     only_record,
     save_visit,
@@ -186,8 +188,7 @@ def test_an_external_id_typed_and_taken_at_leat_is_an_error_under_the_field_with
         client, contact=seed.CONTACT_BRAM, shop=seed.SHOP_ROTTERDAM, external_id="till-7"
     )
     assert response.status_code == 422
-    assert 'aria-invalid="true"' in response.text
-    assert "already been taken" in response.text
+    assert "already been taken" in error_under(response, "external_id")
 
 
 def test_a_new_external_id_for_a_pending_create_is_delivered(app, client, sandbox, sandbox_leat):
@@ -210,7 +211,10 @@ def test_a_new_external_id_for_a_pending_create_is_delivered(app, client, sandbo
 def test_a_submission_key_is_honoured_only_for_the_same_manager_and_shop(app, sandbox_leat):
     anna = sign_in(app, "anna@example.com")
     page = anna.get("/visits").text
-    key = re.search(r'name="submission_key" type="hidden" value="([0-9a-f]+)"', page).group(1)
+    submission_key = field(page, "submission_key")
+    assert submission_key.get("type") == "hidden"
+    key = submission_key.get("value", "")
+    assert re.fullmatch(r"[0-9a-f]+", key)
     fields = {"contact": seed.CONTACT_ANNA, "shop": seed.SHOP_AMSTERDAM, "submission_key": key}
     assert create(anna, **fields, source="Anna's").status_code == 200
 
@@ -312,7 +316,7 @@ def save_source(client, record, source):
 def test_a_save_to_a_visit_gone_at_leat_says_so_on_its_row(client, app, gone_at_leat):
     answer = save_source(client, gone_at_leat, "Corrected")
     assert answer.status_code == 200
-    assert answer.text.lstrip().startswith(f'<tr id="visit-{gone_at_leat.id}"')
+    leading_row(answer, gone_at_leat.id)
     assert "no longer exists in Leat" in answer.text
     assert "Record again" in answer.text
     assert "Set aside" in answer.text
