@@ -68,7 +68,7 @@ def test_create_answers_a_fresh_form_and_the_new_row(client, app, sandbox_leat):
     page = response.text
     assert "<html" not in page
     assert '<hx-partial hx-target="#visit-rows" hx-swap="afterbegin">' in page
-    assert "anna.devries@example.com</td>" in page
+    assert "anna.devries@example.com</a></td>" in page
     assert "1 May 2026, 10:00" in page  # local time, as typed
     assert "Till 2" in page
     # The form is reset, but the shop stays chosen for the next visit.
