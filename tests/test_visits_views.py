@@ -87,6 +87,7 @@ def test_create_answers_a_fresh_form_and_the_new_row(client, app, sandbox_leat):
     new_row = partial(page, "#visit-rows")
     assert new_row["hx-swap"] == "afterbegin"
     assert cell(new_row, "Contact") == "anna.devries@example.com"
+    assert new_row.find("td", attrs={"data-label": "Contact"}).a is not None  # history
     assert "1 May 2026, 10:00" in page  # local time, as typed
     assert "Till 2" in page
     # The form is reset, but the shop stays chosen for the next visit.

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from flask import Flask
 
 from .forms import portal_zone
+from .history import bp as history_bp
 from .routes import bp
 from .row_cache import EXTENSION as ROW_CACHE
 from .row_cache import RowCache, row_html
@@ -59,4 +60,5 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(reason_text, "reason_text")
     app.add_template_filter(pause_reason, "pause_reason")
     app.register_blueprint(bp)
+    app.register_blueprint(history_bp)
     app.cli.add_command(leat_sync)
