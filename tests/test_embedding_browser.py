@@ -20,15 +20,16 @@ from portal.leat_sandbox import serve_in_thread
 class Intranet:
     """A company intranet page whose iframe shows whatever ``frame_src`` says."""
 
-    def __init__(self):
+    def __init__(self, frame_width: int = 1100):
         self.frame_src = "about:blank"
+        self.frame_width = frame_width
 
     def __call__(self, environ, start_response):
         body = (
             '<!doctype html><html lang="en"><head><title>Intranet</title></head><body>'
             "<h1>Company intranet</h1>"
             f'<iframe src="{escape(self.frame_src)}" title="Visits portal" '
-            'width="1100" height="900"></iframe></body></html>'
+            f'width="{self.frame_width}" height="900"></iframe></body></html>'
         ).encode()
         start_response(
             "200 OK",
