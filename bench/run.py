@@ -250,8 +250,10 @@ def run(args) -> dict:
                     prefix = f"visit-{row_id}-"
                     edit = {prefix + "csrf_token": m.csrf, prefix + "source": f"edited {n}.{r}"}
                     row = m.request("GET", f"/visits/{row_id}/edit", headers=HTMX)
-                    value = re.search(rf'id="{prefix}starts_at"[^>]*value="([^"]*)"', row.text)
-                    edit[prefix + "starts_at"] = value.group(1) if value else ""
+                    # The start sent back as the editor shows it (its day and time).
+                    for name in ("date", "starts_at"):
+                        value = re.search(rf'id="{prefix}{name}"[^>]*value="([^"]*)"', row.text)
+                        edit[prefix + name] = value.group(1) if value else ""
                     edited, t_edit = m.timed("PUT", f"/visits/{row_id}", data=edit, headers=HTMX)
                 with lock:
                     timings["page"].append(t_page)

@@ -284,9 +284,11 @@ def deliver_waiting(app: Flask) -> int:
         return drain()
 
 
-def local_minutes(instant: datetime, zone: str = "Europe/Amsterdam") -> str:
-    """An instant as the editor's time field shows it (PORTAL_TIMEZONE's default)."""
-    return instant.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%dT%H:%M")
+def shown_start(instant: datetime, zone: str = "Europe/Amsterdam") -> dict[str, str]:
+    """A visit's start as the editor shows it (in PORTAL_TIMEZONE's default): its
+    Date and Starts at fields, to send back untouched (``**shown_start(…)``)."""
+    wall = instant.astimezone(ZoneInfo(zone))
+    return {"date": f"{wall:%Y-%m-%d}", "starts_at": f"{wall:%H:%M}"}
 
 
 def make_everything_due() -> None:

@@ -29,7 +29,12 @@ from portal.database import db
 from portal.leat_sandbox import seed
 from portal.models import VisitRecord
 
-VISIT = {"contact": "anna.devries@example.com", "starts_at": "2026-05-01T10:00", "source": "Portal"}
+VISIT = {
+    "contact": "anna.devries@example.com",
+    "date": "2026-05-01",
+    "starts_at": "10:00",
+    "source": "Portal",
+}
 
 
 def create(client, shop, **extra):
@@ -193,7 +198,9 @@ def test_the_list_never_shows_another_shops_visit(app, utrecht_visit):
 
 def test_every_create_and_edit_records_who_did_it(app, utrecht_visit):
     boss = signed_in(app, name="Bob", manager_id="bob@example.com")
-    response = save_visit(boss, utrecht_visit, starts_at="2026-05-01T10:00", source="Corrected")
+    response = save_visit(
+        boss, utrecht_visit, date="2026-05-01", starts_at="10:00", source="Corrected"
+    )
     assert response.status_code == 200
     assert "by Ursula" in text(response)
     assert re.search(r"edited by Bob, \d\d:\d\d", text(response))

@@ -84,9 +84,9 @@ def test_a_contact_not_looked_up_yet_is_shown_without_a_link(client, sandbox, ap
 def test_every_visit_in_leat_newest_first_each_marked_whose(
     app, client, carla, bob, sandbox, sandbox_leat, monkeypatch
 ):
-    record(carla, starts_at="2026-05-01T10:00", source="Counter")
-    record(bob, shop=seed.SHOP_UTRECHT, starts_at="2026-05-02T12:00", external_id="utr-1")
-    record(carla, starts_at="2026-05-03T09:00")
+    record(carla, date="2026-05-01", starts_at="10:00", source="Counter")
+    record(bob, shop=seed.SHOP_UTRECHT, date="2026-05-02", starts_at="12:00", external_id="utr-1")
+    record(carla, date="2026-05-03", starts_at="09:00")
     # Made at a till, straight at Leat, last but starting first: the page sorts by start.
     sandbox_leat.create_visit(
         contact_uuid=seed.CONTACT_ANNA,
@@ -123,10 +123,10 @@ def test_every_visit_in_leat_newest_first_each_marked_whose(
 
 def test_visits_leat_does_not_have_yet_are_listed_as_pending(app, carla, bob, sandbox):
     sandbox.faults.inject(MAINTENANCE_PAGE, method="POST", path="/visits", times=1)
-    record(carla, contact=seed.CONTACT_ANNA, starts_at="2026-05-01T10:00", source="By uuid")
+    record(carla, contact=seed.CONTACT_ANNA, date="2026-05-01", starts_at="10:00", source="By uuid")
     # By e-mail, with the contact not looked up yet: no contact uuid on the record.
     sandbox.faults.inject(MAINTENANCE_PAGE, method="GET", path="/contacts", times=3)
-    record(carla, starts_at="2026-05-02T10:00", source="By e-mail")
+    record(carla, date="2026-05-02", starts_at="10:00", source="By e-mail")
     sandbox.faults.inject(MAINTENANCE_PAGE, method="POST", path="/visits", times=1)
     record(bob, contact=seed.CONTACT_ANNA, shop=seed.SHOP_UTRECHT, source="Bob's")
     assert [r.status for r in all_records(app)] == [Delivery.PENDING] * 3
@@ -240,10 +240,10 @@ LEAT_DOWN = {
 def test_when_leat_is_down_the_page_says_so_and_shows_the_portals_records(
     app, carla, bob, sandbox, name
 ):
-    record(carla, starts_at="2026-05-01T10:00", source="Counter")
-    record(bob, shop=seed.SHOP_UTRECHT, starts_at="2026-05-02T10:00", source="Bob's")
+    record(carla, date="2026-05-01", starts_at="10:00", source="Counter")
+    record(bob, shop=seed.SHOP_UTRECHT, date="2026-05-02", starts_at="10:00", source="Bob's")
     sandbox.faults.inject(MAINTENANCE_PAGE, method="POST", path="/visits", times=1)
-    record(carla, starts_at="2026-05-03T10:00", source="Waiting")
+    record(carla, date="2026-05-03", starts_at="10:00", source="Waiting")
     app.extensions["leat"].timeout = (2.0, 0.5)
     fault, reason = LEAT_DOWN[name]
     sandbox.faults.inject(fault, method="GET", times=None)  # shops are cached already

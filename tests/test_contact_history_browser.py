@@ -49,7 +49,8 @@ def test_from_a_row_to_the_contacts_history_and_one_click_for_a_new_visit(carla_
     page.goto("/visits")
     form = page.locator("#create-visit")
     form.get_by_label("Contact", exact=True).fill(ANNA)
-    form.get_by_label("Starts at").fill("2026-05-01T10:00")
+    form.get_by_label("Date", exact=True).fill("2026-05-01")
+    form.get_by_label("Starts at", exact=True).fill("10:00")
     form.get_by_role("button", name="Create visit").click()
     row = page.locator("#visit-rows > tr").first
     expect(row).to_contain_text("1 May 2026, 10:00")

@@ -9,6 +9,7 @@ submission, never two.
 from __future__ import annotations
 
 import html
+from datetime import datetime
 
 import pytest
 from helpers import (
@@ -16,10 +17,12 @@ from helpers import (
     all_records,
     closed_port,
     deliver_waiting,
+    editor_fields,
     input_value,
     leading_row,
     outside_partials,
     partial,
+    shown_start,
     text,
 )
 from helpers import csrf_token as csrf
@@ -113,8 +116,9 @@ def test_create_when_leat_fails(portal, client, sandbox, sandbox_leat, name):
         "csrf_token": token,
         "contact": seed.CONTACT_BRAM,
         "shop": seed.SHOP_ROTTERDAM,
-        "starts_at": "2026-05-01T10:00",
-        "ends_at": "2026-05-01T11:00",
+        "date": "2026-05-01",
+        "starts_at": "10:00",
+        "ends_at": "11:00",
         "source": "Till 3",
         "external_id": f"till-{name}",
     }
@@ -145,7 +149,8 @@ def test_create_when_leat_fails(portal, client, sandbox, sandbox_leat, name):
         assert response.status_code == outcome
         kept = {
             "contact": seed.CONTACT_BRAM,
-            "starts_at": "2026-05-01T10:00",
+            "date": "2026-05-01",
+            "starts_at": "10:00",
             "source": "Till 3",
             "external_id": f"till-{name}",
         }
@@ -175,7 +180,8 @@ def test_edit_when_leat_fails(portal, client, sandbox, sandbox_leat, name):
         "csrf_token": token,
         "contact": seed.CONTACT_BRAM,
         "shop": seed.SHOP_ROTTERDAM,
-        "starts_at": "2026-05-01T10:00",
+        "date": "2026-05-01",
+        "starts_at": "10:00",
         "source": "Till",
     }
     assert client.post("/visits", data=data, headers=HTMX).status_code == 200
@@ -186,8 +192,9 @@ def test_edit_when_leat_fails(portal, client, sandbox, sandbox_leat, name):
     prefix = f"visit-{row_id}-"
     edit = {
         prefix + "csrf_token": token,
-        prefix + "starts_at": "2026-05-01T10:00",
-        prefix + "ends_at": "2026-05-01T12:30",
+        prefix + "date": "2026-05-01",
+        prefix + "starts_at": "10:00",
+        prefix + "ends_at": "12:30",
         prefix + "source": "Till 7",
         prefix + "external_id": record.external_id,
     }
@@ -213,7 +220,7 @@ def test_edit_when_leat_fails(portal, client, sandbox, sandbox_leat, name):
         assert response.status_code == outcome
         editor = leading_row(page, row_id)
         assert input_value(editor, prefix + "source") == "Till 7"
-        assert input_value(editor, prefix + "ends_at") == "2026-05-01T12:30"
+        assert input_value(editor, prefix + "ends_at") == "12:30"
         (record,) = all_records(portal)
         assert (record.status, record.snapshot["source"]) == (Delivery.CONFIRMED, "Till")
         mend_leat(portal, sandbox, original)
@@ -233,9 +240,8 @@ def test_a_get_or_put_is_retried_a_post_never(portal, client, sandbox, sandbox_l
     deliver_waiting(portal)
     (record,) = all_records(portal)
     sandbox.faults.inject(MAINTENANCE_PAGE, method="PUT", times=1)
-    prefix = f"visit-{record.id}-"
-    edit = {prefix + "csrf_token": token, prefix + "starts_at": "", prefix + "source": "Retried"}
-    edit[prefix + "starts_at"] = record.snapshot["starts_at"][:16]
+    start = shown_start(datetime.fromisoformat(record.snapshot["starts_at"]))
+    edit = editor_fields(record.id, csrf_token=token, **start, source="Retried")
     response = client.put(f"/visits/{record.id}", data=edit, headers=HTMX)
     assert response.status_code == 200
     assert sandbox.faults.faults_served == 2
@@ -314,7 +320,8 @@ def test_correcting_a_pending_create_sends_the_latest_values_once(
         "csrf_token": token,
         "contact": seed.CONTACT_ANNA,
         "shop": seed.SHOP_UTRECHT,
-        "starts_at": "2026-05-01T10:00",
+        "date": "2026-05-01",
+        "starts_at": "10:00",
         "source": "First",
     }
     client.post("/visits", data=data, headers=HTMX)
@@ -326,7 +333,8 @@ def test_correcting_a_pending_create_sends_the_latest_values_once(
     assert input_value(editor, prefix + "source") == "First"
     edit = {
         prefix + "csrf_token": token,
-        prefix + "starts_at": "2026-05-01T10:00",
+        prefix + "date": "2026-05-01",
+        prefix + "starts_at": "10:00",
         prefix + "source": "Corrected",
         prefix + "external_id": record.external_id,
     }
@@ -345,7 +353,8 @@ def test_an_edit_refused_on_a_later_attempt_can_be_corrected(portal, client, san
         "csrf_token": token,
         "contact": seed.CONTACT_ANNA,
         "shop": seed.SHOP_UTRECHT,
-        "starts_at": "2026-05-01T10:00",
+        "date": "2026-05-01",
+        "starts_at": "10:00",
         "source": "Till",
     }
     client.post("/visits", data=data, headers=HTMX)
@@ -354,7 +363,8 @@ def test_an_edit_refused_on_a_later_attempt_can_be_corrected(portal, client, san
     sandbox.faults.inject(MAINTENANCE_PAGE, method="PUT", times=3)
     edit = {
         prefix + "csrf_token": token,
-        prefix + "starts_at": "2026-05-01T10:00",
+        prefix + "date": "2026-05-01",
+        prefix + "starts_at": "10:00",
         prefix + "source": "Too late",
         prefix + "external_id": record.external_id,
     }

@@ -45,7 +45,8 @@ def create_fields(client, shop=seed.SHOP_AMSTERDAM, **extra) -> dict:
         "csrf_token": csrf_token(client),
         "contact": "anna.devries@example.com",
         "shop": shop,
-        "starts_at": "2026-05-01T10:00",
+        "date": "2026-05-01",
+        "starts_at": "10:00",
         **extra,
     }
 

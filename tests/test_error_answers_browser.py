@@ -39,7 +39,8 @@ def record_a_visit(app, shop=seed.SHOP_AMSTERDAM):
         "csrf_token": csrf_token(client),
         "contact": "anna.devries@example.com",
         "shop": shop,
-        "starts_at": "2026-05-01T10:00",
+        "date": "2026-05-01",
+        "starts_at": "10:00",
     }
     assert client.post("/visits", data=fields, headers={"HX-Request": "true"}).status_code == 200
 

@@ -64,9 +64,9 @@ def record_id(answer) -> str:
 def lose_at_leat(client, sandbox, key: str) -> None:
     """Save the visit again while Leat answers that it no longer has it."""
     editor = client.get(f"/visits/{key}/edit", headers=HTMX)
-    starts_at = input_value(editor, f"visit-{key}-starts_at")
+    shown = {name: input_value(editor, f"visit-{key}-{name}") for name in ("date", "starts_at")}
     sandbox.faults.inject(GONE, method="PUT", times=1)
-    assert save_visit(client, key, starts_at=starts_at, source="Corrected").status_code == 200
+    assert save_visit(client, key, **shown, source="Corrected").status_code == 200
 
 
 def fill_the_page(app, sandbox) -> None:
@@ -79,10 +79,11 @@ def fill_the_page(app, sandbox) -> None:
         fields = {
             "contact": CONTACTS[number % len(CONTACTS)],
             "shop": SHOPS[number % len(SHOPS)],
-            "starts_at": f"2026-11-{day:02d}T{hour:02d}:15",
+            "date": f"2026-11-{day:02d}",
+            "starts_at": f"{hour:02d}:15",
         }
         if number % 3 == 0:
-            fields["ends_at"] = f"2026-11-{day:02d}T{hour + 1:02d}:00"
+            fields["ends_at"] = f"{hour + 1:02d}:00"
         if number % 5 == 0:
             fields.update(contact=LONG_EMAIL, create_contact="y", source="Till 3, ground floor")
         if number % 7 == 0:
@@ -298,7 +299,7 @@ def test_at_360_px_the_editor_fits_and_cancel_gives_the_card_back(page, full_pag
     row = rows.nth(5)
     row.get_by_role("button", name="Edit").click()
     editor = page.locator("form.row-editor")
-    expect(editor.get_by_label("Starts at")).to_be_focused()
+    expect(editor.get_by_label("Date", exact=True)).to_be_focused()
     assert_no_sideways_scroll(page, 360)
     editor.get_by_role("button", name="Cancel").click()
     expect(rows.nth(5).get_by_role("button", name="Edit")).to_be_focused()

@@ -36,7 +36,8 @@ def delivered_behind_the_page(app, client, sandbox):
         "csrf_token": token,
         "contact": seed.CONTACT_ANNA,
         "shop": seed.SHOP_AMSTERDAM,
-        "starts_at": "2026-05-01T10:00",
+        "date": "2026-05-01",
+        "starts_at": "10:00",
         "source": "Till 3",
     }
     created = client.post("/visits", data=data, headers=HTMX)
@@ -65,7 +66,8 @@ def test_save_on_a_row_delivered_behind_the_page_updates_the_visit_in_leat(
     prefix = f"visit-{row_id}-"
     edit = {
         prefix + "csrf_token": token,
-        prefix + "starts_at": "2026-05-01T10:00",
+        prefix + "date": "2026-05-01",
+        prefix + "starts_at": "10:00",
         prefix + "source": "Till 4",
         prefix + "external_id": only_record(app).external_id,
     }
@@ -119,7 +121,7 @@ def test_a_row_delivered_behind_the_open_page_still_edits_in_the_browser(
     row.get_by_role("button", name="Edit").click()
     editor = page.locator("form.row-editor")
     expect(editor.get_by_label("Source")).to_have_value("Till 3")
-    expect(editor.get_by_label("Starts at")).to_be_focused()
+    expect(editor.get_by_label("Date", exact=True)).to_be_focused()
     editor.get_by_label("Source").fill("Till 4")
     editor.get_by_role("button", name="Save").click()
     row = page.locator("#visit-rows > tr").first

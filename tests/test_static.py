@@ -23,7 +23,7 @@ def asset_urls(page) -> list[str]:
 
 def test_pages_link_assets_by_content_hash(client):
     urls = asset_urls(client.get("/visits").text)
-    assert len(urls) == 4  # icon, stylesheet, htmx, the CSRF script
+    assert len(urls) == 5  # icon, stylesheet, htmx, the CSRF script, the suggestions
     digest = hashlib.sha256(HTMX.read_bytes()).hexdigest()[:12]
     assert f"/static/vendor/htmx-4.0.1/htmx.min.{digest}.js" in urls
     assert all(re.search(r"\.[0-9a-f]{12}\.\w+$", url) for url in urls)

@@ -18,9 +18,9 @@ from helpers import (
     field,
     launch_path,
     leading_row,
-    local_minutes,
     only_record,
     save_visit,
+    shown_start,
     text,
 )
 
@@ -116,7 +116,7 @@ def test_a_tills_visit_in_another_shop_is_never_adopted(app, sandbox, sandbox_le
     save_visit(
         amsterdam,
         record.id,
-        starts_at=local_minutes(record.pending.fields["starts_at"]),
+        **shown_start(record.pending.fields["starts_at"]),
         source="Hijack attempt",
         external_id="UTR-receipt-1001",
     )
@@ -137,7 +137,7 @@ def test_an_earlier_attempts_visit_is_adopted_and_then_gets_the_corrections(
     response = save_visit(
         client,
         record.id,
-        starts_at=local_minutes(record.pending.fields["starts_at"]),
+        **shown_start(record.pending.fields["starts_at"]),
         source="Corrected",
         external_id=record.external_id,
     )
@@ -198,7 +198,7 @@ def test_a_new_external_id_for_a_pending_create_is_delivered(app, client, sandbo
     answer = save_visit(
         client,
         record.id,
-        starts_at=local_minutes(record.pending.fields["starts_at"]),
+        **shown_start(record.pending.fields["starts_at"]),
         source="Portal",
         external_id="receipt-1",
     )
@@ -254,7 +254,8 @@ def test_an_answer_that_differs_from_what_was_sent_is_logged_by_field_name(clien
         contact=seed.CONTACT_BRAM,
         shop=seed.SHOP_ROTTERDAM,
         external_id="rcpt-1",
-        starts_at="2026-05-01T10:00",  # 08:00 UTC in May
+        date="2026-05-01",
+        starts_at="10:00",  # 08:00 UTC in May
     )
     (line,) = [r for r in caplog.records if r.getMessage() == "leat_contract_mismatch"]
     assert line.fields == ["starts_at"]
@@ -307,10 +308,8 @@ def gone_at_leat(request, app, client, sandbox, sandbox_leat):
 
 
 def save_source(client, record, source):
-    starts = local_minutes(datetime.fromisoformat(record.snapshot["starts_at"]))
-    return save_visit(
-        client, record.id, starts_at=starts, source=source, external_id=record.external_id
-    )
+    start = shown_start(datetime.fromisoformat(record.snapshot["starts_at"]))
+    return save_visit(client, record.id, **start, source=source, external_id=record.external_id)
 
 
 def test_a_save_to_a_visit_gone_at_leat_says_so_on_its_row(client, app, gone_at_leat):

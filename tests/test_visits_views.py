@@ -35,8 +35,9 @@ def visit_fields(**overrides) -> dict:
     fields = {
         "contact": "anna.devries@example.com",
         "shop": seed.SHOP_AMSTERDAM,
-        "starts_at": "2026-05-01T10:00",
-        "ends_at": "2026-05-01T11:30",
+        "date": "2026-05-01",
+        "starts_at": "10:00",
+        "ends_at": "11:30",
         "source": "Portal",
         "external_id": "",
     }
@@ -64,7 +65,7 @@ def test_the_page_has_the_create_form_and_the_table(client):
     page = response.text
     doc = soup(page)
     labels = [label.get_text() for label in doc.find_all("label")]
-    for label in ("Contact", "Shop", "Starts at", "Ends at", "Source", "External ID"):
+    for label in ("Contact", "Shop", "Date", "Starts at", "Ends at", "Source", "External ID"):
         assert label in labels
     assert "Create the contact if new" in page
     assert doc.find("input", attrs={"type": "submit", "value": "Create visit"}) is not None
@@ -133,7 +134,7 @@ def test_an_unknown_email_is_an_error_under_contact_with_values_kept(client, san
     assert "Create the contact if new" in error_under(page, "contact")
     assert input_value(page, "contact") == "new.person@example.com"
     assert input_value(page, "source") == "Till 9"
-    assert input_value(page, "starts_at") == "2026-05-01T10:00"
+    assert (input_value(page, "date"), input_value(page, "starts_at")) == ("2026-05-01", "10:00")
     assert sandbox_leat.list_visits().total == 0
 
 
@@ -158,13 +159,17 @@ def test_an_unknown_contact_uuid_is_leats_55031_under_contact(client):
         ({"contact": "anna@"}, "contact", "not valid"),
         ({"shop": ""}, "shop", "Choose the shop"),
         ({"shop": "not-a-shop"}, "shop", "Not a valid choice"),
-        ({"ends_at": "2026-05-01T09:00"}, "ends_at", "after the start"),
-        ({"ends_at": "2026-05-01T10:00"}, "ends_at", "after the start"),
-        ({"starts_at": "yesterday"}, "starts_at", "Not a valid datetime"),
+        ({"ends_at": "09:00"}, "ends_at", "after the start"),
+        ({"ends_at": "10:00"}, "ends_at", "after the start"),
+        ({"starts_at": "yesterday"}, "starts_at", "Enter the time as hours and minutes"),
         ({"source": "x" * 256}, "source", "255"),
         ({"external_id": "x" * 256}, "external_id", "255"),
-        ({"starts_at": "2026-03-29T02:30", "ends_at": ""}, "starts_at", "does not exist"),
-        ({"starts_at": "2026-10-25T02:30", "ends_at": ""}, "starts_at", "happens twice"),
+        (
+            {"date": "2026-03-29", "starts_at": "02:30", "ends_at": ""},
+            "starts_at",
+            "does not exist",
+        ),
+        ({"date": "2026-10-25", "starts_at": "02:30", "ends_at": ""}, "starts_at", "happens twice"),
     ],
 )
 def test_invalid_input_is_refused_before_leat_is_called(
@@ -210,7 +215,7 @@ def test_create_without_javascript_redirects_with_a_confirmation(client):
 
 
 def test_a_failed_create_without_javascript_shows_the_page_with_errors(client):
-    response = create(client, htmx=False, ends_at="2026-05-01T09:00", source="Till 5")
+    response = create(client, htmx=False, ends_at="09:00", source="Till 5")
     assert response.status_code == 422
     assert response.text.startswith("<!doctype html>")
     assert "after the start" in error_under(response.text, "ends_at")
@@ -229,8 +234,9 @@ def recorded(client, app):
 def edit_fields(record, **overrides) -> dict:
     prefix = f"visit-{record.id}-"
     fields = {
-        "starts_at": "2026-05-01T10:00",
-        "ends_at": "2026-05-01T11:30",
+        "date": "2026-05-01",
+        "starts_at": "10:00",
+        "ends_at": "11:30",
         "source": "Till",
         "external_id": "till-1",
     }
@@ -254,16 +260,20 @@ def test_edit_turns_the_row_into_an_editor(client, recorded):
     assert soup(page).find("html") is None
     editor = leading_row(page, recorded.id)
     prefix = f"visit-{recorded.id}-"
-    starts = field(editor, f"{prefix}starts_at")
-    assert (starts.get("id"), starts.get("type"), starts.get("value")) == (
-        f"{prefix}starts_at",
-        "datetime-local",
-        "2026-05-01T10:00",
-    )
+    shown = {
+        name: (field(editor, prefix + name).get("id"), field(editor, prefix + name).get("value"))
+        for name in ("date", "starts_at", "ends_at")
+    }
+    assert shown == {
+        "date": (f"{prefix}date", "2026-05-01"),
+        "starts_at": (f"{prefix}starts_at", "10:00"),
+        "ends_at": (f"{prefix}ends_at", "11:30"),
+    }
+    assert field(editor, f"{prefix}starts_at").get("inputmode") == "numeric"
     assert input_value(editor, f"{prefix}source") == "Till"
     assert "anna.devries@example.com" in page  # shown, not offered
     assert soup(page).find(attrs={"name": "contact"}) is None
-    assert focused(editor).get("name") == f"{prefix}starts_at"
+    assert focused(editor).get("name") == f"{prefix}date"  # the editor's first field
     assert "HX-Request" in response.headers["Vary"]
 
 
@@ -278,7 +288,7 @@ def test_save_sends_only_what_changed_and_rerenders_the_row(
         "update_visit",
         lambda uuid, **fields: sent.append(fields) or real_update(uuid, **fields),
     )
-    response = save(client, recorded, source="Till 4", ends_at="2026-05-01T12:00")
+    response = save(client, recorded, source="Till 4", ends_at="12:00")
     assert response.status_code == 200
     page = response.text
     assert soup(page).find("html") is None
@@ -318,7 +328,7 @@ def test_a_leat_422_on_save_lands_under_the_field_with_values_kept(client, recor
 
 
 def test_an_editor_form_error_stays_in_the_row(client, recorded):
-    response = save(client, recorded, ends_at="2026-05-01T09:00")
+    response = save(client, recorded, ends_at="09:00")
     assert response.status_code == 422
     leading_row(response, recorded.id)
     assert "after the start" in error_under(response.text, f"visit-{recorded.id}-ends_at")
@@ -347,7 +357,7 @@ def test_edit_and_save_without_javascript(client, recorded, sandbox_leat):
 
 
 def test_a_failed_save_without_javascript_shows_the_page_with_the_editor(client, recorded):
-    response = save(client, recorded, htmx=False, ends_at="2026-05-01T09:00")
+    response = save(client, recorded, htmx=False, ends_at="09:00")
     assert response.status_code == 422
     assert response.text.startswith("<!doctype html>")
     assert "after the start" in error_under(response.text, f"visit-{recorded.id}-ends_at")

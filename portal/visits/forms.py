@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from email_validator import EmailNotValidError, validate_email
@@ -11,7 +11,6 @@ from flask import current_app
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateTimeLocalField,
     HiddenField,
     SelectField,
     StringField,
@@ -20,8 +19,18 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from ..leat import EDITABLE_VISIT_FIELDS
+from ..models import TIME_FIELDS
 from .service import NewVisit
-from .times import LocalTimeError, to_instant, to_wall
+from .times import (
+    CLOCK_PATTERN,
+    DAY_PATTERN,
+    LocalTimeError,
+    parse_clock,
+    parse_day,
+    to_instant,
+    to_wall,
+    today_in,
+)
 
 # Leat's text fields are Laravel strings: at most 255 characters.
 MAX_TEXT = 255
@@ -32,27 +41,66 @@ def portal_zone() -> ZoneInfo:
     return ZoneInfo(current_app.config["PORTAL_TIMEZONE"])
 
 
-class LocalDateTimeField(DateTimeLocalField):
-    """A ``datetime-local`` input typed in the portal's time zone; ``data`` is aware."""
+def portal_today() -> date:
+    return today_in(portal_zone())
 
-    def __init__(self, label=None, validators=None, **kwargs):
-        super().__init__(label, validators, format="%Y-%m-%dT%H:%M", **kwargs)
+
+# The day and the times are plain text inputs, not <input type="date"/"time"> nor the
+# datetime-local the form had. In Chromium a datetime-local is seven Tab stops and a
+# date four (one per part, and the picker); an English browser shows them mm/dd/yyyy
+# with AM/PM whatever the shop's habit; and a date takes a six-digit year (with a
+# max, it quietly keeps the last four digits of one). A text input is one Tab stop,
+# reads 24-hour and year-month-day in every browser, and takes a time typed the quick
+# way (1430); the portal reads it (times.py) and says in words what it could not.
+class DayField(StringField):
+    """The visit's day, typed as 2026-05-01; ``data`` is a ``date``."""
 
     def process_formdata(self, valuelist):
-        super().process_formdata(valuelist)
-        if self.data is not None:
-            try:
-                self.data = to_instant(self.data, portal_zone())
-            except LocalTimeError as exc:
-                self.data = None
-                raise ValueError(str(exc)) from None
+        if not valuelist:
+            return  # not sent: the day stands as given (today, or the visit's)
+        self.data = None
+        if valuelist[0].strip():
+            self.data = parse_day(valuelist[0], today=portal_today())
 
     def _value(self):
         if self.raw_data:
-            return " ".join(self.raw_data)
-        if isinstance(self.data, datetime) and self.data.tzinfo is not None:
-            return to_wall(self.data, portal_zone()).strftime(self.format[0])
-        return ""
+            return self.raw_data[0]
+        return self.data.isoformat() if isinstance(self.data, date) else ""
+
+
+class ClockField(StringField):
+    """A time of day in ``PORTAL_TIMEZONE``, typed as 14:30 or 1430; ``data`` is a
+    ``time`` to the minute. Given an aware instant (a visit's), it shows its wall clock."""
+
+    def process_data(self, value):
+        if isinstance(value, datetime):
+            value = to_wall(value, portal_zone()).time().replace(second=0, microsecond=0)
+        self.data = value
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return  # not sent: the time stands as given
+        self.data = None
+        if valuelist[0].strip():
+            self.data = parse_clock(valuelist[0])
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return f"{self.data:%H:%M}" if isinstance(self.data, time) else ""
+
+
+# The inputs say what the portal accepts (the form is ``novalidate``: the pattern only
+# marks a slip, the portal's message explains it), a numeric keypad on a tablet for a
+# time, and no browser history of earlier values dropping over the next field.
+DAY_INPUT = {"pattern": DAY_PATTERN, "maxlength": 10, "autocomplete": "off"}
+CLOCK_INPUT = {
+    "pattern": CLOCK_PATTERN,
+    "maxlength": 5,
+    "inputmode": "numeric",
+    "placeholder": "14:30",
+    "autocomplete": "off",
+}
 
 
 def parse_contact(text: str) -> tuple[str, str]:
@@ -77,14 +125,40 @@ def parse_contact(text: str) -> tuple[str, str]:
 class VisitFieldsForm(FlaskForm):
     """What a visit's create form and row editor share."""
 
-    starts_at = LocalDateTimeField("Starts at", validators=[Optional()])
-    ends_at = LocalDateTimeField("Ends at", validators=[Optional()])
+    # One day for both times: a visit at a shop does not cross midnight.
+    date = DayField("Date", render_kw=DAY_INPUT)
+    starts_at = ClockField("Starts at", render_kw=CLOCK_INPUT)
+    ends_at = ClockField("Ends at", render_kw=CLOCK_INPUT)
     source = StringField("Source", validators=[Optional(), Length(max=MAX_TEXT)])
     external_id = StringField("External ID", validators=[Optional(), Length(max=MAX_TEXT)])
 
-    def validate_ends_at(self, field):
-        if field.data and self.starts_at.data and field.data <= self.starts_at.data:
-            raise ValidationError("The end must be after the start.")
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators)
+        return self._place_in_time() and valid
+
+    def _place_in_time(self) -> bool:
+        """The day and each time as an aware instant (``self.instants``, None for an
+        empty time); an error under the field that cannot make one."""
+        self.instants: dict[str, datetime | None] = dict.fromkeys(TIME_FIELDS)
+        day = self.date.data
+        for name in TIME_FIELDS:
+            field = self[name]
+            if field.data is None or field.errors or self.date.errors:
+                continue
+            if day is None:
+                self.date.errors.append("Enter the date of the visit.")
+                continue
+            try:
+                self.instants[name] = self.instant(name, day, field.data)
+            except LocalTimeError as exc:
+                field.errors.append(str(exc))
+        starts_at, ends_at = self.instants["starts_at"], self.instants["ends_at"]
+        if starts_at and ends_at and ends_at <= starts_at:
+            self.ends_at.errors.append("The end must be after the start.")
+        return not (self.date.errors or self.starts_at.errors or self.ends_at.errors)
+
+    def instant(self, name: str, day: date, clock: time) -> datetime:
+        return to_instant(datetime.combine(day, clock), portal_zone())
 
 
 class CreateVisitForm(VisitFieldsForm):
@@ -111,6 +185,8 @@ class CreateVisitForm(VisitFieldsForm):
             self.source.data = DEFAULT_SOURCE
         if not self.submission_key.data:
             self.submission_key.data = uuid.uuid4().hex
+        if self.date.data is None and self.date.raw_data is None:
+            self.date.data = portal_today()  # a fresh form (not a sent one) is for today
         self.contact_kind: str | None = None
 
     def validate_contact(self, field):
@@ -127,8 +203,10 @@ class CreateVisitForm(VisitFieldsForm):
             contact_uuid=None if by_email else self.contact.data,
             contact_email=self.contact.data if by_email else None,
             create_contact=bool(self.create_contact.data) and by_email,
-            starts_at=self.starts_at.data,
-            ends_at=self.ends_at.data,
+            # An empty Starts at stays None, whatever the Date: the service makes it
+            # the moment of recording.
+            starts_at=self.instants["starts_at"],
+            ends_at=self.instants["ends_at"],
             source=self.source.data or DEFAULT_SOURCE,
             external_id=self.external_id.data or None,
             submission_key=self.submission_key.data or None,
@@ -139,8 +217,25 @@ class EditVisitForm(VisitFieldsForm):
     save = SubmitField("Save")
 
     def __init__(self, *args, visit, **kwargs):
-        super().__init__(*args, **kwargs)
+        zone = portal_zone()
+        shown_day = to_wall(visit.starts_at, zone).date() if visit.starts_at else None
+        # Each time as the editor shows it: on the start's day, to the minute.
+        self.shown = {
+            name: (shown_day, to_wall(value, zone).time().replace(second=0, microsecond=0))
+            for name in TIME_FIELDS
+            if (value := getattr(visit, name)) is not None
+        }
+        super().__init__(*args, date=shown_day, **kwargs)
         self.visit = visit
+
+    def instant(self, name: str, day: date, clock: time) -> datetime:
+        if self.shown.get(name) == (day, clock):
+            # Untouched, so no change: the visit's own instant, not the minute shown
+            # (an empty Starts at is the second of recording), nor that wall time
+            # read again (in the hour the clocks go back it names two instants; an
+            # end on another day than the start would move).
+            return getattr(self.visit, name)
+        return super().instant(name, day, clock)
 
     def validate(self, extra_validators=None):
         valid = super().validate(extra_validators)
@@ -159,15 +254,7 @@ class EditVisitForm(VisitFieldsForm):
         """Only what differs from the visit as Leat last answered it."""
         changed = {}
         for name in EDITABLE_VISIT_FIELDS:
-            value = getattr(self, name).data
-            if value not in (None, "") and value != _as_shown(getattr(self.visit, name)):
+            value = self.instants[name] if name in TIME_FIELDS else getattr(self, name).data
+            if value not in (None, "") and value != getattr(self.visit, name):
                 changed[name] = value
         return changed
-
-
-def _as_shown(value):
-    """A time as the editor shows it (to the minute): an untouched field whose visit
-    has seconds (an empty Starts at is the second of recording) is no change."""
-    if isinstance(value, datetime):
-        return value.replace(second=0, microsecond=0)
-    return value

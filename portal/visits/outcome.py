@@ -28,6 +28,8 @@ class PortalReason(StrEnum):
     EXTERNAL_ID_TAKEN_AT_LEAT = "external_id_taken_at_leat"
     # Leat confirmed a visit that another record already holds (its uuid or external_id).
     NOT_STORED = "not_stored"
+    # An end before the start, which an empty Starts at makes the moment of recording.
+    ENDS_BEFORE_START = "ends_before_start"
 
 
 class Note(StrEnum):

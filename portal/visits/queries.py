@@ -1,4 +1,5 @@
-"""What the visits page reads: a manager's records, a page at a time, and the queue."""
+"""What the visits page reads: a manager's records, a page at a time, the contacts
+they recorded lately, and the queue."""
 
 from __future__ import annotations
 
@@ -14,6 +15,12 @@ from ..models import Delivery, DeliveryPause, VisitRecord
 from . import pause
 
 VISITS_PER_PAGE = 50
+RECENT_CONTACTS = 50
+# Suggestions are looked for among this many of the newest records, read along the
+# (shop_uuid, created_at) or (created_at, id) index: a page load never reads a
+# shop's whole history. A shop with fewer different contacts among them has fewer
+# suggestions, the most recent.
+RECENT_RECORDS = 1000
 # Pauses that last until an administrator acts.
 CONFIGURATION_KINDS = (ErrorKind.AUTH, ErrorKind.ACCOUNT_INACTIVE, ErrorKind.NO_ACCESS)
 
@@ -43,6 +50,34 @@ def newest_first(manager: Manager):
 
 def page_of_records(page: int, manager: Manager):
     return db.paginate(newest_first(manager), page=page, per_page=VISITS_PER_PAGE, error_out=False)
+
+
+def recent_contacts(manager: Manager, shop_uuid: str | None = None) -> list[str]:
+    """The last RECENT_CONTACTS different contact e-mails recorded for the shop (for
+    all the manager's shops without one), most recent first: the Contact field's
+    suggestions, so a regular customer takes a few letters, not a whole address.
+    A shop the manager may not use has none."""
+    if shop_uuid is not None and not manager.may_use(shop_uuid):
+        return []
+    return list(db.session.scalars(recent_contacts_query(manager, shop_uuid)))
+
+
+def recent_contacts_query(manager: Manager, shop_uuid: str | None):
+    newest = select(VisitRecord.contact_email, VisitRecord.created_at).where(
+        VisitRecord.contact_email.is_not(None)
+    )
+    if shop_uuid is not None:
+        newest = newest.where(VisitRecord.shop_uuid == shop_uuid)
+    else:
+        newest = _of_manager(newest, manager)
+    newest = newest.order_by(VisitRecord.created_at.desc()).limit(RECENT_RECORDS).subquery()
+    last_seen = func.max(newest.c.created_at)
+    return (
+        select(newest.c.contact_email)
+        .group_by(newest.c.contact_email)
+        .order_by(last_seen.desc(), newest.c.contact_email)
+        .limit(RECENT_CONTACTS)
+    )
 
 
 @dataclass(frozen=True)

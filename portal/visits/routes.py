@@ -29,6 +29,16 @@ def vary_on_htmx(response):
     return response
 
 
+@bp.context_processor
+def contact_suggestions():
+    # The create form is drawn by the page, by its own answers and by a create's:
+    # each lists the recent contacts of the shop it shows, asked only when drawn.
+    def recent_contacts(shop_uuid=None):
+        return queries.recent_contacts(current_manager(), shop_uuid or None)
+
+    return {"recent_contacts": recent_contacts}
+
+
 @bp.get("/")
 def root():
     return redirect(url_for("visits.index"))
@@ -52,6 +62,17 @@ def create():
         return form_answer("create", form, 422)
     outcome = service.create(form.new_visit(), current_manager())
     return render_outcome("create", outcome, form)
+
+
+@bp.get("/visits/recent-contacts")
+def recent_contacts():
+    """The Contact field's suggestions, following the Shop chosen (htmx swaps them in)."""
+    shop_uuid = request.args.get("shop") or None
+    if shop_uuid and not current_manager().may_use(shop_uuid):
+        abort(403)
+    if not is_partial():
+        return redirect(url_for("visits.index"), code=303)
+    return render_template("visits/_recent_contacts.html", shop_uuid=shop_uuid)
 
 
 @bp.get("/visits/<int:record_id>/edit")
@@ -125,9 +146,13 @@ def render_outcome(action: str, outcome: Outcome, form=None):
         flash(message, tone.value)
         return redirect(url_for("visits.index"), code=303)
     answer = "visits/_create_answer.html" if action == "create" else "visits/_save_answer.html"
+    fresh = None
+    if action == "create":
+        # The next visit is most likely at the same shop on the same day.
+        fresh = blank_create_form(shop=form.shop.data, date=form.date.data)
     return render_template(
         answer,
-        form=blank_create_form(shop=form.shop.data) if action == "create" else None,
+        form=fresh,
         row=row,
         message=message,
         tone=tone,

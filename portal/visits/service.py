@@ -71,6 +71,7 @@ class NewVisit:
 
 
 EXTERNAL_ID_IN_USE = (Reason(PortalReason.EXTERNAL_ID_IN_USE),)
+ENDS_BEFORE_START = (Reason(PortalReason.ENDS_BEFORE_START),)
 
 
 PORTAL_EXTERNAL_ID = "portal-"
@@ -93,6 +94,10 @@ def create(new: NewVisit, manager: Manager) -> Outcome:
         # this visit is recorded as any other.
         new = replace(new, submission_key=None)
     recorded_at = utcnow().replace(microsecond=0)
+    if new.starts_at is None and new.ends_at is not None and new.ends_at <= recorded_at:
+        # The form compares the two times it was given; only here is "now" known. Kept,
+        # this would be refused by Leat, perhaps long after the manager has gone.
+        return Outcome.refused(field_reasons={"ends_at": ENDS_BEFORE_START})
     external_id = new.external_id or new_external_id()
     record = VisitRecord(
         created_at=recorded_at,

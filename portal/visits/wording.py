@@ -49,6 +49,10 @@ REASONS = {
     ),
     ErrorKind.CONTACT_EXISTS: "Leat already has this contact.",
     PortalReason.EXTERNAL_ID_IN_USE: "This external ID is already used by another visit.",
+    PortalReason.ENDS_BEFORE_START: (
+        "The end must be after the start, and an empty Starts at is now: "
+        "enter the start, or a later end."
+    ),
     PortalReason.NOT_STORED: (
         "Leat confirmed this visit, but another visit in the portal already holds the "
         "same Leat visit or external ID. Tell your administrator."
