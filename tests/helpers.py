@@ -36,6 +36,8 @@ from portal.visits.delivery import drain
 ROOT = Path(__file__).resolve().parents[1]
 HTMX = {"HX-Request": "true"}
 LAUNCH_SECRET = "launch-secret-for-tests-only-0123456789"
+# As start-up demands: 32 characters or more, and not the launch secret.
+SECRET_KEY = "session-secret-for-tests-only-9876543210"
 
 T = TypeVar("T")
 
@@ -76,7 +78,7 @@ def portal_config(tmp_path: Path, database: str, sandbox: Any) -> dict[str, Any]
         "LEAT_BASE_URL": sandbox.base_url,
         "LEAT_CONNECT_TIMEOUT": 2.0,
         "LEAT_READ_TIMEOUT": 5.0,
-        "SECRET_KEY": "test-secret",
+        "SECRET_KEY": SECRET_KEY,
         "SQLALCHEMY_DATABASE_URI": database,
     }
 

@@ -16,6 +16,7 @@ import pytest
 import requests
 from helpers import (
     ROOT,
+    SECRET_KEY,
     closed_port,
     make_portal,
     procfile_command,
@@ -38,7 +39,7 @@ def test_healthz_touches_neither_leat_nor_the_database(tmp_path):
             "INSTANCE_PATH": tmp_path,
             "LEAT_API_TOKEN": "t",
             "LEAT_BASE_URL": f"http://127.0.0.1:{closed_port()}",
-            "SECRET_KEY": "k",
+            "SECRET_KEY": SECRET_KEY,
             "PORTAL_LAUNCH_SECRET": "l" * 32,
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'missing' / 'x.sqlite3'}",
         }
@@ -64,7 +65,7 @@ def procfile_web(tmp_path):
             "WEB_CONCURRENCY": "2",
             "LEAT_API_TOKEN": "t",
             "LEAT_BASE_URL": f"http://127.0.0.1:{closed_port()}",
-            "SECRET_KEY": "k",
+            "SECRET_KEY": SECRET_KEY,
             "PORTAL_LAUNCH_SECRET": "l" * 32,
             "DATABASE_URL": f"sqlite:///{tmp_path / 'portal.sqlite3'}",
             "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
@@ -182,7 +183,7 @@ def test_readyz_answers_503_when_the_database_is_unreachable(tmp_path):
         {
             "INSTANCE_PATH": tmp_path,
             "LEAT_API_TOKEN": "t",
-            "SECRET_KEY": "k",
+            "SECRET_KEY": SECRET_KEY,
             "PORTAL_LAUNCH_SECRET": "l" * 32,
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'missing' / 'x.sqlite3'}",
         }

@@ -11,6 +11,7 @@ from helpers import (
     HTMX,
     LAUNCH_SECRET,
     ROOT,
+    SECRET_KEY,
     csrf_token,
     make_everything_due,
     procfile_command,
@@ -27,7 +28,7 @@ def worker_env(app, sandbox) -> dict[str, str]:
         "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
         "LEAT_API_TOKEN": sandbox.token,
         "LEAT_BASE_URL": sandbox.base_url,
-        "SECRET_KEY": "k",
+        "SECRET_KEY": SECRET_KEY,
         "PORTAL_LAUNCH_SECRET": LAUNCH_SECRET,
         "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
     }
