@@ -145,6 +145,28 @@ def error_under(page: Any, field_id: str) -> str:
     return error.get_text()
 
 
+# -- headers -----------------------------------------------------------------------------
+
+
+def assert_security_headers(response: Any, *, https: bool = False) -> None:
+    """The headers every answer of the portal carries (a page, a fragment, a JSON
+    answer, a static file, an error): HSTS exactly when the request came over https."""
+    headers = response.headers
+    assert headers["Content-Security-Policy"].startswith("default-src 'self'"), headers
+    assert "frame-ancestors 'self'" in headers["Content-Security-Policy"]
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+    assert headers["Cross-Origin-Opener-Policy"] == "same-origin"
+    assert headers["Cross-Origin-Resource-Policy"] == "same-origin"
+    denied = {item.strip() for item in headers["Permissions-Policy"].split(",")}
+    assert {"camera=()", "microphone=()", "geolocation=()", "payment=()", "usb=()"} <= denied
+    assert "Access-Control-Allow-Origin" not in headers
+    if https:
+        assert headers["Strict-Transport-Security"].startswith("max-age=")
+    else:
+        assert "Strict-Transport-Security" not in headers
+
+
 # -- the visit forms ---------------------------------------------------------------------
 
 
