@@ -60,6 +60,20 @@ keepalive = 5
 # to the other workers; an idle kept-alive connection is closed after `keepalive`.
 worker_connections = threads + max(4, threads // 4)
 
+# A launch link carries its JWT in the query string, and the JWT lists the manager's
+# shops: 39 bytes per shop uuid, a third more once base64-encoded. The request line of
+# a link for 70 shops is 3,962 bytes with a short `sub` and name, and 4,250 with a
+# 254-character e-mail address as `sub`: gunicorn's default of 4,094 is not enough.
+# 8,190, gunicorn's ceiling, fits about 140 shops, room enough: a longer list belongs
+# in the body of a POST /launch. A longer line is still refused (400) before the app.
+limit_request_line = 8190
+
+# gunicorn 25.1+ opens a control socket ($XDG_RUNTIME_DIR or ~/.gunicorn/gunicorn.ctl)
+# through which any process of the same user can list, add or stop workers and reload
+# the server. The PaaS manages the processes with signals and never uses it; a socket
+# nobody needs is one more way in, so none is opened.
+control_socket_disable = True
+
 
 def when_ready(server):
     """Demo mode prints a sign-in link once gunicorn listens, as Jupyter prints its URL."""

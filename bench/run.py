@@ -177,7 +177,7 @@ def run(args) -> dict:
             GUNICORN_THREADS=str(args.threads),
             LEAT_BASE_URL=leat_url,
             LEAT_API_TOKEN=DEFAULT_TOKEN,
-            SECRET_KEY="benchmark",
+            SECRET_KEY="benchmark-session-secret-0123456789abcdef",
             PORTAL_LAUNCH_SECRET=SECRET,
             PORTAL_PROXY_HOPS="0",
             DATABASE_URL=args.database_url or f"sqlite:///{work / 'portal.sqlite3'}",

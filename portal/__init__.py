@@ -61,4 +61,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(health.bp)
     visits.init_app(app)
     static_assets.init_app(app)
+    # Last: its WSGI layers go around WhiteNoise's, so static files get the headers too.
+    security.wrap(app)
     return app

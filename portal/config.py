@@ -7,11 +7,13 @@ names it: a portal that half-works against the wrong Leat is worse than none.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .leat.client import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, worst_case_call_seconds
@@ -22,8 +24,17 @@ DEFAULT_THREADS = 8
 DEFAULT_SESSION_HOURS = 8
 # A session ends after this long without a request (a shared till computer).
 DEFAULT_IDLE_MINUTES = 60
-# HS256 keys shorter than the hash are weak (RFC 7518 §3.2).
-MIN_LAUNCH_SECRET_LENGTH = 32
+# HS256 keys shorter than the hash are weak (RFC 7518 §3.2); the key that signs
+# sessions and CSRF tokens is held to the same length.
+MIN_SECRET_LENGTH = 32
+SECRETS = ("SECRET_KEY", "PORTAL_LAUNCH_SECRET")
+# Demo mode's in-process Leat (IN_PROCESS_BASE_URL in portal/leat_sandbox/transport.py,
+# not imported here: production never loads the sandbox). Plain http, but its
+# reserved ".invalid" host never resolves, so nothing it carries can reach a network.
+DEMO_LEAT_BASE_URL = "http://leat-sandbox.invalid"
+# Plain http to Leat is accepted only on this machine (the tests' and the sandbox's
+# http://127.0.0.1:port): anywhere else the API token would cross a network in clear.
+LOOPBACK_NAMES = ("localhost",)
 
 # The most Leat calls one request makes in a row (shops on a cold cache, the
 # contact look-up, the visit itself); gunicorn's worker timeout is derived from it.
@@ -98,13 +109,16 @@ def check(config: Mapping[str, Any]) -> None:
                     f"{name} is not set: the portal needs it outside demo mode "
                     "(set PORTAL_DEMO=1 to try the portal against its built-in Leat sandbox)"
                 )
-    secret = config.get("PORTAL_LAUNCH_SECRET")
-    if secret and len(secret) < MIN_LAUNCH_SECRET_LENGTH:
-        raise ConfigError(
-            f"PORTAL_LAUNCH_SECRET is too short: use at least {MIN_LAUNCH_SECRET_LENGTH} "
-            "random characters (e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
-        )
+    _check_secrets(config)
+    _check_leat_base_url(config.get("LEAT_BASE_URL") or DEFAULT_LEAT_BASE_URL)
     for origin in config.get("PORTAL_FRAME_ANCESTORS", ()):
+        if _any_site(origin):
+            raise ConfigError(
+                f"PORTAL_FRAME_ANCESTORS: {origin!r} would let any site frame the portal "
+                "(and click through it); name the intranet's origin, e.g. "
+                "https://intranet.example.com (a host wildcard such as "
+                "https://*.example.com is allowed)"
+            )
         if not (origin == "'self'" or origin.startswith(("https://", "http://"))):
             raise ConfigError(
                 f"PORTAL_FRAME_ANCESTORS: {origin!r} is not an origin such as "
@@ -117,6 +131,65 @@ def check(config: Mapping[str, Any]) -> None:
             f"PORTAL_TIMEZONE={config['PORTAL_TIMEZONE']!r} is not a time zone name "
             "such as Europe/Amsterdam"
         ) from None
+
+
+def _check_secrets(config: Mapping[str, Any]) -> None:
+    # Checked whenever set: in demo mode too, where a given one is used as it is (the
+    # demo's own are made long enough, and one for each).
+    for name in SECRETS:
+        value = config.get(name)
+        if value and len(value) < MIN_SECRET_LENGTH:
+            raise ConfigError(
+                f"{name} is too short: use at least {MIN_SECRET_LENGTH} random characters "
+                "(e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
+            )
+    if config.get("SECRET_KEY") and config.get("SECRET_KEY") == config.get("PORTAL_LAUNCH_SECRET"):
+        # The intranet holds the launch secret: with it, it could also forge sessions
+        # and CSRF tokens directly, for any manager and any shop.
+        raise ConfigError(
+            "SECRET_KEY and PORTAL_LAUNCH_SECRET are the same: the intranet holds the "
+            "launch secret, so SECRET_KEY must be another random value"
+        )
+
+
+def _check_leat_base_url(url: str) -> None:
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        raise ConfigError(
+            f"LEAT_BASE_URL={url!r} is not a URL such as {DEFAULT_LEAT_BASE_URL}"
+        ) from None
+    if not host or parts.scheme not in ("https", "http"):
+        raise ConfigError(f"LEAT_BASE_URL={url!r} is not a URL such as {DEFAULT_LEAT_BASE_URL}")
+    if parts.scheme == "https" or _loopback(host) or url.rstrip("/") == DEMO_LEAT_BASE_URL:
+        return
+    raise ConfigError(
+        f"LEAT_BASE_URL={url!r} is not https: the Leat API token would cross the network "
+        "in clear text (plain http only to this machine, e.g. http://127.0.0.1:8000)"
+    )
+
+
+def _loopback(host: str) -> bool:
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _any_site(source: str) -> bool:
+    """Whether a frame-ancestors source allows every site (or a whole top-level domain):
+    ``*``, a bare scheme (``https:``), or a host that is only a wildcard
+    (``https://*``, ``https://*:443``, ``https://*.com``)."""
+    if source == "*" or (source.endswith(":") and "/" not in source):
+        return True
+    _scheme, separator, rest = source.partition("://")
+    if not separator:
+        return False
+    host = rest.split("/", 1)[0].rsplit(":", 1)[0]
+    return host == "*" or (host.startswith("*.") and "." not in host[2:])
 
 
 def database_url(value: str, instance_path: Path) -> str:

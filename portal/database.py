@@ -34,18 +34,20 @@ MIGRATIONS_DIRECTORY = Path(__file__).with_name("migrations")
 
 
 def init_database(app: Flask) -> None:
+    # A database error's message quotes its statement's bound values (contacts' e-mail
+    # addresses, managers' ids) wherever it is printed or logged; the statement alone
+    # says what failed.
+    options: dict = {"hide_parameters": True}
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         # One connection per worker thread (and a little slack for the odd extra),
         # each checked before use so a database restart costs no manager a request.
-        app.config.setdefault(
-            "SQLALCHEMY_ENGINE_OPTIONS",
-            {
-                "pool_size": app.config["LEAT_POOL_SIZE"],
-                "max_overflow": 2,
-                "pool_pre_ping": True,
-                "pool_recycle": 1800,
-            },
+        options.update(
+            pool_size=app.config["LEAT_POOL_SIZE"],
+            max_overflow=2,
+            pool_pre_ping=True,
+            pool_recycle=1800,
         )
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", options)
     db.init_app(app)
     app.cli.add_command(_MigrationCommands(app))
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):

@@ -9,14 +9,23 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import re
 import sys
 import time
+import traceback
 import uuid
 from datetime import UTC, datetime
 
 from flask import Flask, g, has_request_context, request
 
 REQUEST_ID_HEADER = "X-Request-ID"
+# How the portal's own source files show in a traceback's file names.
+PACKAGE_FOLDER = f"{os.sep}portal{os.sep}"
+# What a request id from outside must look like to be used (a uuid, with or without
+# hyphens, or a router's token): it goes into every log line and back in the answer,
+# so anything else (markup, a forged JSON field, a megabyte) is replaced by a new one.
+REQUEST_ID = re.compile(r"[A-Za-z0-9-]{8,64}")
 # Fields a log call may add with ``extra=``; everything else is the logger's own.
 FIELDS = (
     "method",
@@ -28,6 +37,8 @@ FIELDS = (
     "outcome",
     "fields",
     "traceback",
+    "error",
+    "where",
 )
 
 
@@ -45,9 +56,25 @@ class JsonLines(logging.Formatter):
         for field in FIELDS:
             if hasattr(record, field):
                 line[field] = getattr(record, field)
-        if record.exc_info:
+        if record.exc_info and "error" not in line:
             line["error"] = self.formatException(record.exc_info).splitlines()[-1]
         return json.dumps(line, ensure_ascii=False)
+
+
+def error_fields(error: BaseException) -> dict[str, str]:
+    """An unexpected error as a log line may carry it: its kind and where it was raised.
+
+    Never its message or traceback text: a database error's message holds the SQL
+    statement, and exceptions raised on customer data may quote an e-mail address.
+    """
+    fields = {"error": type(error).__name__}
+    frames = traceback.extract_tb(error.__traceback__)
+    ours = [frame for frame in frames if PACKAGE_FOLDER in frame.filename]
+    if ours:  # the portal's innermost line: a library's own would say little
+        innermost = ours[-1]
+        where = innermost.filename.rsplit(PACKAGE_FOLDER, 1)[-1]
+        fields["where"] = f"portal/{where}:{innermost.lineno}"
+    return fields
 
 
 class RequestIdFilter(logging.Filter):
@@ -73,15 +100,21 @@ class StdoutHandler(logging.StreamHandler):
 
 
 def configure_logging() -> None:
-    """The portal's loggers write JSON lines to stdout (once per process)."""
-    logger = logging.getLogger("portal")
-    if any(isinstance(h, StdoutHandler) for h in logger.handlers):
-        return
-    handler = StdoutHandler()
-    handler.setFormatter(JsonLines())
-    handler.addFilter(RequestIdFilter())
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
+    """Every log line of the process is one JSON line on stdout: the portal's own from
+    INFO up, any library's from WARNING up (the handler is added once per process)."""
+    root = logging.getLogger()
+    if not any(isinstance(h, StdoutHandler) for h in root.handlers):
+        # On the root logger, not "portal": a library's warning would otherwise reach
+        # Python's last-resort handler and come out as a plain-text line on stderr.
+        handler = StdoutHandler()
+        handler.setFormatter(JsonLines())
+        handler.addFilter(RequestIdFilter())
+        root.addHandler(handler)
+    logging.getLogger("portal").setLevel(logging.INFO)
+    # urllib3 warns of every retry with the URL and its query, which can hold a
+    # contact's e-mail address (GET /contacts/find-one-by?email=…); the portal's own
+    # line per Leat call counts the retries instead.
+    logging.getLogger("urllib3").setLevel(logging.ERROR)
 
 
 def init_app(app: Flask) -> None:
@@ -91,10 +124,8 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def start():
         given = request.headers.get(REQUEST_ID_HEADER, "")
-        # The router's id when it is a sane token; never trust it to be anything else.
-        g.request_id = (
-            given if given and len(given) <= 200 and given.isprintable() else uuid.uuid4().hex
-        )
+        # The router's id when it looks like one; never trust it to be anything else.
+        g.request_id = given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
         g.started = time.perf_counter()
 
     @app.after_request

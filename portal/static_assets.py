@@ -65,16 +65,20 @@ def init_app(app: Flask) -> None:
     built, manifest = build(Path(app.static_folder), Path(app.instance_path))
 
     def headers(headers, path, url):
-        headers["X-Content-Type-Options"] = "nosniff"
         if HASHED.search(url):
             headers["Cache-Control"] = f"public, max-age={ONE_YEAR}, immutable"
 
+    # nosniff and the other security headers are added around WhiteNoise, for every
+    # answer alike (portal/security.py's wrap).
     app.wsgi_app = WhiteNoise(
         app.wsgi_app,
         root=str(built),
         prefix="static/",
         max_age=SHORT,
         add_headers_function=headers,
+        # WhiteNoise's default "Access-Control-Allow-Origin: *" would let any site's
+        # scripts read the portal's files; only the portal's own pages use them.
+        allow_all_origins=False,
     )
 
     def asset(filename: str) -> str:

@@ -22,6 +22,7 @@ from flask import Flask
 from flask_migrate import upgrade
 from helpers import (
     LAUNCH_SECRET,
+    SECRET_KEY,
     is_portal_setting,
     launch_path,
     portal_app,
@@ -107,7 +108,7 @@ def migrated_database(databases: Databases) -> str:
     settings = {
         "INSTANCE_PATH": databases.folder,
         "LEAT_API_TOKEN": "unused",
-        "SECRET_KEY": "unused",
+        "SECRET_KEY": SECRET_KEY,
         "PORTAL_LAUNCH_SECRET": LAUNCH_SECRET,
         "SQLALCHEMY_DATABASE_URI": url,
     }

@@ -38,6 +38,8 @@ from portal.visits.delivery import drain
 ROOT = Path(__file__).resolve().parents[1]
 HTMX = {"HX-Request": "true"}
 LAUNCH_SECRET = "launch-secret-for-tests-only-0123456789"
+# As start-up demands: 32 characters or more, and not the launch secret.
+SECRET_KEY = "session-secret-for-tests-only-9876543210"
 
 T = TypeVar("T")
 
@@ -78,7 +80,7 @@ def portal_config(tmp_path: Path, database: str, sandbox: Any) -> dict[str, Any]
         "LEAT_BASE_URL": sandbox.base_url,
         "LEAT_CONNECT_TIMEOUT": 2.0,
         "LEAT_READ_TIMEOUT": 5.0,
-        "SECRET_KEY": "test-secret",
+        "SECRET_KEY": SECRET_KEY,
         "SQLALCHEMY_DATABASE_URI": database,
     }
 
@@ -234,6 +236,28 @@ def cell(row: Tag, column: str) -> str:
     found = row.find("td", attrs={"data-label": column})
     assert found is not None, f"the row has no {column} cell"
     return found.get_text()
+
+
+# -- headers -----------------------------------------------------------------------------
+
+
+def assert_security_headers(response: Any, *, https: bool = False) -> None:
+    """The headers every answer of the portal carries (a page, a fragment, a JSON
+    answer, a static file, an error): HSTS exactly when the request came over https."""
+    headers = response.headers
+    assert headers["Content-Security-Policy"].startswith("default-src 'self'"), headers
+    assert "frame-ancestors 'self'" in headers["Content-Security-Policy"]
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+    assert headers["Cross-Origin-Opener-Policy"] == "same-origin"
+    assert headers["Cross-Origin-Resource-Policy"] == "same-origin"
+    denied = {item.strip() for item in headers["Permissions-Policy"].split(",")}
+    assert {"camera=()", "microphone=()", "geolocation=()", "payment=()", "usb=()"} <= denied
+    assert "Access-Control-Allow-Origin" not in headers
+    if https:
+        assert headers["Strict-Transport-Security"].startswith("max-age=")
+    else:
+        assert "Strict-Transport-Security" not in headers
 
 
 # -- the visit forms ---------------------------------------------------------------------

@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import run_python, tool_environ
+from helpers import SECRET_KEY, run_python, tool_environ
 
 from portal import ConfigError, create_app
 from portal.config import check, database_url, from_environ, worst_case_request_seconds
 
 PRODUCTION = {
     "LEAT_API_TOKEN": "token",
-    "SECRET_KEY": "key",
+    "SECRET_KEY": SECRET_KEY,
     "PORTAL_LAUNCH_SECRET": "l" * 32,
 }
 
@@ -80,9 +80,64 @@ def test_demo_mode_needs_no_secrets():
     check(settings({"PORTAL_DEMO": "1"}))
 
 
-def test_a_short_launch_secret_is_refused():
-    with pytest.raises(ConfigError, match="PORTAL_LAUNCH_SECRET is too short"):
-        check(settings({**PRODUCTION, "PORTAL_LAUNCH_SECRET": "x" * 31}))
+@pytest.mark.parametrize("name", ["SECRET_KEY", "PORTAL_LAUNCH_SECRET"])
+@pytest.mark.parametrize("demo", [False, True], ids=["production", "demo"])
+def test_a_short_secret_is_refused(name, demo):
+    environ = {**PRODUCTION, name: "x" * 31}
+    if demo:  # demo mode makes its own; one given must be as long
+        environ = {"PORTAL_DEMO": "1", name: "x" * 31}
+    with pytest.raises(ConfigError, match=f"^{name} is too short") as caught:
+        check(settings(environ))
+    assert "\n" not in str(caught.value)
+    check(settings({**environ, name: "x" * 32}))
+
+
+def test_the_session_key_and_the_launch_secret_must_differ():
+    # The intranet knows the launch secret: it must not also sign the portal's sessions.
+    same = "s" * 40
+    with pytest.raises(ConfigError, match="SECRET_KEY and PORTAL_LAUNCH_SECRET are the same"):
+        check(settings({**PRODUCTION, "SECRET_KEY": same, "PORTAL_LAUNCH_SECRET": same}))
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://api.piggy.eu",
+        "http://10.0.0.5:8000",
+        "http://leat.example.com/",
+        "ftp://api.piggy.eu",
+        "api.piggy.eu",
+        "https://",
+    ],
+)
+def test_leat_base_url_must_be_https(url):
+    with pytest.raises(ConfigError, match=r"^LEAT_BASE_URL=") as caught:
+        check(settings({**PRODUCTION, "LEAT_BASE_URL": url}))
+    assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://api.piggy.eu",
+        "https://leat.example.com:8443/",
+        # This machine: the tests' sandbox and `leat-sandbox` serve plain http there.
+        "http://127.0.0.1:5000",
+        "http://localhost:5000",
+        "http://[::1]:5000",
+    ],
+)
+def test_leat_base_url_https_or_this_machine_is_accepted(url):
+    check(settings({**PRODUCTION, "LEAT_BASE_URL": url}))
+
+
+def test_demo_modes_in_process_leat_is_accepted(tmp_path):
+    # Plain http, but on a reserved name that never resolves: nothing leaves the process.
+    from portal.leat_sandbox import IN_PROCESS_BASE_URL
+
+    check(settings({"PORTAL_DEMO": "1", "LEAT_BASE_URL": IN_PROCESS_BASE_URL}))
+    app = create_app({"INSTANCE_PATH": tmp_path, "PORTAL_DEMO": True})
+    assert app.config["LEAT_BASE_URL"] == IN_PROCESS_BASE_URL
 
 
 def test_frame_ancestors_must_be_origins():
@@ -92,6 +147,20 @@ def test_frame_ancestors_must_be_origins():
     assert config["PORTAL_FRAME_ANCESTORS"] == ("https://a.example", "https://b.example")
     with pytest.raises(ConfigError, match="PORTAL_FRAME_ANCESTORS"):
         check(settings({**PRODUCTION, "PORTAL_FRAME_ANCESTORS": "intranet.example"}))
+
+
+@pytest.mark.parametrize(
+    "source", ["*", "https:", "http:", "https://*", "http://*", "https://*:443", "https://*.com"]
+)
+def test_frame_ancestors_that_allow_every_site_are_refused(source):
+    environ = {**PRODUCTION, "PORTAL_FRAME_ANCESTORS": f"https://intranet.example {source}"}
+    with pytest.raises(ConfigError, match=r"^PORTAL_FRAME_ANCESTORS: .* any site") as caught:
+        check(settings(environ))
+    assert "\n" not in str(caught.value)
+
+
+def test_a_host_wildcard_in_frame_ancestors_is_allowed():
+    check(settings({**PRODUCTION, "PORTAL_FRAME_ANCESTORS": "https://*.intranet.example"}))
 
 
 @pytest.mark.parametrize(
@@ -122,7 +191,9 @@ def test_timeouts_are_read_from_the_environment():
 
 def test_create_app_refuses_to_start_without_a_token(tmp_path):
     with pytest.raises(ConfigError, match="LEAT_API_TOKEN"):
-        create_app({"INSTANCE_PATH": tmp_path, "SECRET_KEY": "k", "PORTAL_LAUNCH_SECRET": "l" * 32})
+        create_app(
+            {"INSTANCE_PATH": tmp_path, "SECRET_KEY": SECRET_KEY, "PORTAL_LAUNCH_SECRET": "l" * 32}
+        )
 
 
 def test_demo_app_keeps_one_secret_key_across_restarts(tmp_path):
@@ -137,7 +208,7 @@ def test_demo_app_keeps_one_secret_key_across_restarts(tmp_path):
 
 def test_the_flask_cli_stops_with_one_line_naming_the_variable(tmp_path):
     environ = tool_environ(
-        SECRET_KEY="k",
+        SECRET_KEY=SECRET_KEY,
         PORTAL_LAUNCH_SECRET="l" * 32,
         DATABASE_URL=f"sqlite:///{tmp_path}/x.sqlite3",
     )
@@ -160,12 +231,29 @@ def test_gunicorn_stops_with_one_line_before_any_worker_boots():
     ]
 
 
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("SECRET_KEY", "short"),
+        ("LEAT_BASE_URL", "http://leat.example.com"),
+        ("PORTAL_FRAME_ANCESTORS", "https://*"),
+    ],
+)
+def test_gunicorn_refuses_an_unsafe_setting_with_one_line_naming_it(name, value):
+    settings = {"LEAT_API_TOKEN": "t", "SECRET_KEY": SECRET_KEY, "PORTAL_LAUNCH_SECRET": "l" * 32}
+    environ = tool_environ(**{**settings, name: value}, PORT="0")
+    result = run_python("-m", "gunicorn", "wsgi:app", env=environ)
+    assert result.returncode != 0
+    (line,) = (result.stdout + result.stderr).strip().splitlines()
+    assert line.startswith(f"portal: configuration error: {name}")
+
+
 @pytest.mark.slow  # three Python processes, two of them migrating: ~2 s
 def test_the_web_app_does_not_load_alembic_but_flask_db_still_migrates(tmp_path):
     # Alembic serves no request and costs a web worker ~11 MB: only `flask db` loads it.
     environ = tool_environ(
         LEAT_API_TOKEN="t",
-        SECRET_KEY="k",
+        SECRET_KEY=SECRET_KEY,
         PORTAL_LAUNCH_SECRET="l" * 32,
         DATABASE_URL=f"sqlite:///{tmp_path}/x.sqlite3",
     )

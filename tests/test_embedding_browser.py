@@ -67,6 +67,17 @@ def open_intranet(browser):
         page = context.new_page()
         page.console_lines = []
         page.on("console", lambda message: page.console_lines.append(message.text))
+        # What the framed portal loaded, and what the browser refused to load.
+        page.static_answers = []
+        page.on(
+            "response",
+            lambda response: "/static/" in response.url and page.static_answers.append(response),
+        )
+        page.failed_requests = []
+        page.on(
+            "requestfailed",
+            lambda request: page.failed_requests.append(f"{request.url}: {request.failure}"),
+        )
         page.goto(intranet.url)
         return page
 
@@ -99,6 +110,22 @@ def test_sign_in_create_and_edit_inside_a_cross_site_frame(
         editor.get_by_role("button", name="Save").click()
         expect(frame.locator("#visit-rows > tr").first).to_contain_text("Framed and edited")
         assert sandbox_leat.list_visits().visits[0].source == "Framed and edited"
+
+        # Cross-Origin-Resource-Policy: same-origin does not keep the portal's own
+        # stylesheet and scripts from its framed pages (they ask its own origin), and
+        # every feature the Permissions-Policy names is one Chromium knows.
+        assert page.failed_requests == []
+        urls = [answer.url for answer in page.static_answers]
+        assert any("/css/portal." in url for url in urls), urls
+        assert any("/vendor/htmx-" in url for url in urls), urls
+        for answer in page.static_answers:
+            assert answer.status in (200, 304), answer.url
+            assert answer.headers["cross-origin-resource-policy"] == "same-origin"
+        assert frame.locator("body").evaluate("b => getComputedStyle(b).fontFamily") != (
+            page.locator("body").evaluate("b => getComputedStyle(b).fontFamily")
+        )
+        troubles = ("Permissions-Policy", "Cross-Origin", "blocked", "Refused")
+        assert not [line for line in page.console_lines if any(t in line for t in troubles)]
 
 
 def test_without_frame_ancestors_the_frame_is_refused(

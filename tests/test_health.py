@@ -16,6 +16,7 @@ import pytest
 import requests
 from helpers import (
     ROOT,
+    SECRET_KEY,
     closed_port,
     make_portal,
     procfile_command,
@@ -38,7 +39,7 @@ def test_healthz_touches_neither_leat_nor_the_database(tmp_path):
             "INSTANCE_PATH": tmp_path,
             "LEAT_API_TOKEN": "t",
             "LEAT_BASE_URL": f"http://127.0.0.1:{closed_port()}",
-            "SECRET_KEY": "k",
+            "SECRET_KEY": SECRET_KEY,
             "PORTAL_LAUNCH_SECRET": "l" * 32,
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'missing' / 'x.sqlite3'}",
         }
@@ -64,7 +65,7 @@ def procfile_web(tmp_path):
             "WEB_CONCURRENCY": "2",
             "LEAT_API_TOKEN": "t",
             "LEAT_BASE_URL": f"http://127.0.0.1:{closed_port()}",
-            "SECRET_KEY": "k",
+            "SECRET_KEY": SECRET_KEY,
             "PORTAL_LAUNCH_SECRET": "l" * 32,
             "DATABASE_URL": f"sqlite:///{tmp_path / 'portal.sqlite3'}",
             "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
@@ -169,6 +170,46 @@ def test_gunicorn_outlives_the_slowest_request_the_leat_client_allows(monkeypatc
     assert settings["worker_class"] == "gthread"
     assert settings["threads"] > 1
     assert settings["errorlog"] == "-"
+    assert settings["control_socket_disable"] is True
+    assert settings["limit_request_line"] == 8190  # gunicorn's ceiling
+
+
+@pytest.mark.slow
+def test_gunicorn_opens_no_control_socket(procfile_web, tmp_path):
+    # gunicorn would put it under $XDG_RUNTIME_DIR, else under $HOME/.gunicorn/.
+    home, runtime = tmp_path / "home", tmp_path / "runtime"
+    home.mkdir()
+    runtime.mkdir()
+    _url, log = procfile_web(
+        HOME=str(home),
+        XDG_RUNTIME_DIR=str(runtime),
+        # At debug level gunicorn says either way, once its workers are up.
+        GUNICORN_CMD_ARGS="--log-level debug",
+    )
+    said = re.compile(r"Control socket (disabled|listening at .*)")
+    decided = wait_until(lambda: said.search(log.read_text()), message=log.read_text)
+    assert decided.group(1) == "disabled"
+    assert not list(runtime.iterdir())
+    assert not (home / ".gunicorn").exists()
+
+
+def seventy_shop_link(secret: str) -> str:
+    """A launch link's path for a manager of 70 shops whose id is the longest e-mail
+    address there may be (254 characters)."""
+    manager = "m" * (254 - len("@example.com")) + "@example.com"
+    shops = [f"00000000-0000-4000-8000-{n:012d}" for n in range(70)]
+    token = mint(secret, manager_id=manager, name="Manager of many shops", shops=shops)
+    return f"/launch?token={token}"
+
+
+@pytest.mark.slow
+def test_a_launch_link_for_70_shops_gets_through_gunicorn(procfile_web):
+    url, _log = procfile_web(PORTAL_LAUNCH_SECRET=LAUNCH)
+    path = seventy_shop_link(LAUNCH)
+    assert len(f"GET {path} HTTP/1.1") > 4094  # over gunicorn's own default
+    response = requests.get(url + path, allow_redirects=False, timeout=10)
+    assert response.status_code == 303, response.text
+    assert response.headers["Location"] == "/visits"
 
 
 def test_readyz_checks_the_database(anonymous):
@@ -182,7 +223,7 @@ def test_readyz_answers_503_when_the_database_is_unreachable(tmp_path):
         {
             "INSTANCE_PATH": tmp_path,
             "LEAT_API_TOKEN": "t",
-            "SECRET_KEY": "k",
+            "SECRET_KEY": SECRET_KEY,
             "PORTAL_LAUNCH_SECRET": "l" * 32,
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'missing' / 'x.sqlite3'}",
         }

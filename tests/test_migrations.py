@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from helpers import close_portal, make_portal, procfile_command, run_python
+from helpers import SECRET_KEY, close_portal, make_portal, procfile_command, run_python
 
 from portal.database import db, enable_migrations
 
@@ -24,7 +24,7 @@ def make_app(tmp_path, empty_database_url):
             {
                 "INSTANCE_PATH": tmp_path,
                 "LEAT_API_TOKEN": "t",
-                "SECRET_KEY": "k",
+                "SECRET_KEY": SECRET_KEY,
                 "PORTAL_LAUNCH_SECRET": "l" * 32,
                 "SQLALCHEMY_DATABASE_URI": empty_database_url,
             }
@@ -87,7 +87,7 @@ def test_the_procfile_release_step_migrates_an_empty_database(empty_database_url
     env = {
         "PATH": str(Path(sys.executable).parent),
         "LEAT_API_TOKEN": "t",
-        "SECRET_KEY": "k",
+        "SECRET_KEY": SECRET_KEY,
         "PORTAL_LAUNCH_SECRET": "l" * 32,
         "DATABASE_URL": empty_database_url,
     }

@@ -26,6 +26,7 @@ from ..database import db
 from ..leat import ErrorKind, LeatError, LeatRateLimited, LeatValidationError, Visit
 from ..leat.binding import leat
 from ..models import ChangeKind, Delivery, PendingChange, VisitRecord, utcnow
+from ..observability import error_fields
 from . import pause
 from .outcome import Outcome, PortalReason, Reason, Result
 
@@ -345,11 +346,17 @@ def drain(limit: int | None = None, should_stop=lambda: False) -> int:
         record = claim_next_due()
         if record is None:
             return done
+        record_id = record.id  # known even if the session cannot load it any more
         try:
             outcome = deliver(record)
-        except Exception:
+        except Exception as exc:
             # Never let one record stop the queue; its claim runs out and it is tried again.
-            log.exception("delivery of record %s failed unexpectedly", record.id)
+            # One line with the error's kind and the record: no traceback, whose text
+            # may quote SQL with a customer's e-mail address bound to it.
+            log.error(
+                "delivery of a record failed unexpectedly",
+                extra={**error_fields(exc), "record": record_id},
+            )
             db.session.rollback()
             outcome = None
         done += 1

@@ -55,38 +55,40 @@ def extend_after_failed_probe() -> None:
 
 def _upsert(kind: str | None, retry_after: float | None) -> None:
     for _ in range(2):  # a second time if another sender inserted the row meanwhile
-        now = utcnow()
-        values = {"probes": DeliveryPause.probes + 1}
-        if kind is not None:
-            values["kind"] = kind
-        probes = db.session.execute(
-            update(DeliveryPause)
-            .where(DeliveryPause.id == PAUSE_ID)
-            .values(**values)
-            .returning(DeliveryPause.probes)
-            .execution_options(synchronize_session=False)
-        ).scalar()
-        if probes is None:
-            if kind is None:  # lifted meanwhile: nothing to extend
-                db.session.commit()
-                return
-            probes = 0
-            db.session.execute(
-                insert(DeliveryPause).values(
-                    id=PAUSE_ID, kind=kind, since=now, until=now, probes=probes
-                )
-            )
-        db.session.execute(
-            update(DeliveryPause)
-            .where(DeliveryPause.id == PAUSE_ID)
-            .values(until=now + timedelta(seconds=_delay(probes, retry_after)))
-            .execution_options(synchronize_session=False)
-        )
         try:
+            _write(kind, retry_after)
             db.session.commit()
             return
         except IntegrityError:
+            # PostgreSQL refuses the second INSERT at once, SQLite at the commit.
             db.session.rollback()
+
+
+def _write(kind: str | None, retry_after: float | None) -> None:
+    now = utcnow()
+    values = {"probes": DeliveryPause.probes + 1}
+    if kind is not None:
+        values["kind"] = kind
+    probes = db.session.execute(
+        update(DeliveryPause)
+        .where(DeliveryPause.id == PAUSE_ID)
+        .values(**values)
+        .returning(DeliveryPause.probes)
+        .execution_options(synchronize_session=False)
+    ).scalar()
+    if probes is None:
+        if kind is None:  # lifted meanwhile: nothing to extend
+            return
+        probes = 0
+        db.session.execute(
+            insert(DeliveryPause).values(id=PAUSE_ID, kind=kind, since=now, until=now, probes=0)
+        )
+    db.session.execute(
+        update(DeliveryPause)
+        .where(DeliveryPause.id == PAUSE_ID)
+        .values(until=now + timedelta(seconds=_delay(probes, retry_after)))
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _delay(probes: int, retry_after: float | None) -> float:

@@ -17,6 +17,7 @@ from flask.cli import with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..database import db
+from ..observability import configure_logging, error_fields
 from . import delivery
 
 log = logging.getLogger(__name__)
@@ -29,8 +30,10 @@ def run(stopping: threading.Event, *, once: bool = False, idle: float = 10.0) ->
     while not stopping.is_set():
         try:
             done = delivery.drain(should_stop=stopping.is_set)
-        except SQLAlchemyError:
-            log.exception("the database is unreachable; trying again")
+        except SQLAlchemyError as exc:
+            # One line, with the error's kind only: its message holds the SQL
+            # statement (and any values bound to it).
+            log.error("the database is unreachable; trying again", extra=error_fields(exc))
             db.session.rollback()
             done = 0
         delivered += done
@@ -58,7 +61,16 @@ def leat_sync(once: bool, idle: float) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    click.echo("leat-sync: delivering pending visits", err=True)
-    delivered = run(stopping, once=once, idle=idle)
-    click.echo(f"leat-sync: stopped after {delivered} deliveries", err=True)
+    # JSON lines on stdout, as the web process writes them (create_app has set this up
+    # already; said here because the worker's log must never fall back to plain text).
+    configure_logging()
+    log.info("leat-sync: delivering pending visits")
+    try:
+        delivered = run(stopping, once=once, idle=idle)
+    except Exception as exc:
+        # A bug outside any one record's delivery: one line naming it, no traceback
+        # (whose text may quote SQL or a customer's data), and a failed exit so the
+        # PaaS restarts the worker.
+        log.critical("leat-sync: stopped by an unexpected error", extra=error_fields(exc))
+        raise SystemExit(1) from None
+    log.info("leat-sync: stopped after %s deliveries", delivered)
