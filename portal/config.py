@@ -65,6 +65,9 @@ def from_environ(environ: Mapping[str, str], instance_path: str | os.PathLike) -
         # As many pooled Leat connections as a worker has threads (gunicorn.conf.py).
         "LEAT_POOL_SIZE": _positive_int(environ, "GUNICORN_THREADS", DEFAULT_THREADS),
         "PORTAL_LAUNCH_SECRET": environ.get("PORTAL_LAUNCH_SECRET", ""),
+        # Unset: not required (a token naming an audience is still refused, see launch.py).
+        "PORTAL_LAUNCH_AUDIENCE": environ.get("PORTAL_LAUNCH_AUDIENCE", "") or None,
+        "PORTAL_LAUNCH_ISSUER": environ.get("PORTAL_LAUNCH_ISSUER", "") or None,
         "PORTAL_FRAME_ANCESTORS": tuple(environ.get("PORTAL_FRAME_ANCESTORS", "").split()),
         "PORTAL_SESSION_HOURS": _positive_number(
             environ, "PORTAL_SESSION_HOURS", DEFAULT_SESSION_HOURS, most=24 * 30

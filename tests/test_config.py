@@ -102,6 +102,21 @@ def test_bad_numbers_are_refused(name, value):
         settings({**PRODUCTION, name: value})
 
 
+def test_launch_audience_and_issuer_are_optional():
+    assert settings(PRODUCTION)["PORTAL_LAUNCH_AUDIENCE"] is None
+    assert settings(PRODUCTION)["PORTAL_LAUNCH_ISSUER"] is None
+    config = settings(
+        {
+            **PRODUCTION,
+            "PORTAL_LAUNCH_AUDIENCE": "https://visits.example.com",
+            "PORTAL_LAUNCH_ISSUER": "https://intranet.example.com",
+        }
+    )
+    assert config["PORTAL_LAUNCH_AUDIENCE"] == "https://visits.example.com"
+    assert config["PORTAL_LAUNCH_ISSUER"] == "https://intranet.example.com"
+    check(config)
+
+
 def test_an_unknown_time_zone_is_refused():
     with pytest.raises(ConfigError, match="PORTAL_TIMEZONE"):
         check(settings({**PRODUCTION, "PORTAL_TIMEZONE": "Europe/Atlantis"}))
