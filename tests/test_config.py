@@ -117,6 +117,18 @@ def test_launch_audience_and_issuer_are_optional():
     check(config)
 
 
+@pytest.mark.parametrize("name", ["PORTAL_RATE_LIMIT_WRITES", "PORTAL_RATE_LIMIT_LAUNCH"])
+def test_rate_limits_are_read_in_flask_limiters_notation(name):
+    for value in ("60/minute", "10 per second", "100/hour;1000/day"):
+        config = settings({**PRODUCTION, name: value})
+        assert config[name] == value
+        check(config)
+    for value in ("lots", "30", "0/minute", "-1/minute", "30/fortnight"):
+        with pytest.raises(ConfigError, match=name) as caught:
+            check(settings({**PRODUCTION, name: value}))
+        assert "\n" not in str(caught.value)
+
+
 def test_an_unknown_time_zone_is_refused():
     with pytest.raises(ConfigError, match="PORTAL_TIMEZONE"):
         check(settings({**PRODUCTION, "PORTAL_TIMEZONE": "Europe/Atlantis"}))
