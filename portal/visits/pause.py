@@ -55,38 +55,44 @@ def extend_after_failed_probe() -> None:
 
 def _upsert(kind: str | None, retry_after: float | None) -> None:
     for _ in range(2):  # a second time if another sender inserted the row meanwhile
-        now = utcnow()
-        values = {"probes": DeliveryPause.probes + 1}
-        if kind is not None:
-            values["kind"] = kind
-        probes = db.session.execute(
-            update(DeliveryPause)
-            .where(DeliveryPause.id == PAUSE_ID)
-            .values(**values)
-            .returning(DeliveryPause.probes)
-            .execution_options(synchronize_session=False)
-        ).scalar()
-        if probes is None:
-            if kind is None:  # lifted meanwhile: nothing to extend
-                db.session.commit()
-                return
-            probes = 0
-            db.session.execute(
-                insert(DeliveryPause).values(
-                    id=PAUSE_ID, kind=kind, since=now, until=now, probes=probes
-                )
-            )
-        db.session.execute(
-            update(DeliveryPause)
-            .where(DeliveryPause.id == PAUSE_ID)
-            .values(until=now + timedelta(seconds=_delay(probes, retry_after)))
-            .execution_options(synchronize_session=False)
-        )
         try:
-            db.session.commit()
+            _upsert_once(kind, retry_after)
             return
         except IntegrityError:
+            # PostgreSQL refuses the duplicate INSERT itself (SQLite, serialised by its
+            # write lock, never gets there): the other sender's row is extended instead.
             db.session.rollback()
+
+
+def _upsert_once(kind: str | None, retry_after: float | None) -> None:
+    now = utcnow()
+    values = {"probes": DeliveryPause.probes + 1}
+    if kind is not None:
+        values["kind"] = kind
+    probes = db.session.execute(
+        update(DeliveryPause)
+        .where(DeliveryPause.id == PAUSE_ID)
+        .values(**values)
+        .returning(DeliveryPause.probes)
+        .execution_options(synchronize_session=False)
+    ).scalar()
+    if probes is None:
+        if kind is None:  # lifted meanwhile: nothing to extend
+            db.session.commit()
+            return
+        probes = 0
+        db.session.execute(
+            insert(DeliveryPause).values(
+                id=PAUSE_ID, kind=kind, since=now, until=now, probes=probes
+            )
+        )
+    db.session.execute(
+        update(DeliveryPause)
+        .where(DeliveryPause.id == PAUSE_ID)
+        .values(until=now + timedelta(seconds=_delay(probes, retry_after)))
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
 
 
 def _delay(probes: int, retry_after: float | None) -> float:
