@@ -180,6 +180,10 @@ def run(args) -> dict:
             SECRET_KEY="benchmark-session-secret-0123456789abcdef",
             PORTAL_LAUNCH_SECRET=SECRET,
             PORTAL_PROXY_HOPS="0",
+            # Every simulated manager signs in from this one address and writes at a
+            # script's pace: the default rate limits would be all the benchmark measured.
+            PORTAL_RATE_LIMIT_LAUNCH="100000/minute",
+            PORTAL_RATE_LIMIT_WRITES="100000/minute",
             DATABASE_URL=args.database_url or f"sqlite:///{work / 'portal.sqlite3'}",
         )
         subprocess.run(

@@ -49,7 +49,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.setdefault("COMPRESS_BR_LEVEL", 4)
     Compress(app)
 
-    from . import auth, errors, health, observability, security, static_assets, visits
+    from . import auth, errors, health, observability, ratelimit, security, static_assets, visits
 
     observability.init_app(app)
     errors.init_app(app)
@@ -60,6 +60,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     security.init_app(app)
     app.register_blueprint(health.bp)
     visits.init_app(app)
+    # After auth, CSRF and the blueprints: it limits their views, and counts only what
+    # got past the sign-in and CSRF checks.
+    ratelimit.init_app(app)
     static_assets.init_app(app)
     # Last: its WSGI layers go around WhiteNoise's, so static files get the headers too.
     security.wrap(app)

@@ -16,6 +16,8 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from limits import parse_many
+
 from .leat.client import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, worst_case_call_seconds
 
 DEFAULT_LEAT_BASE_URL = "https://api.piggy.eu"
@@ -35,6 +37,11 @@ DEMO_LEAT_BASE_URL = "http://leat-sandbox.invalid"
 # Plain http to Leat is accepted only on this machine (the tests' and the sandbox's
 # http://127.0.0.1:port): anywhere else the API token would cross a network in clear.
 LOOPBACK_NAMES = ("localhost",)
+# Far above what an honest manager does (a visit every two seconds, a sign-in every
+# three seconds from one address), far below what a script needs to hurt Leat or guess.
+DEFAULT_RATE_LIMIT_WRITES = "30/minute"
+DEFAULT_RATE_LIMIT_LAUNCH = "20/minute"
+RATE_LIMIT_SETTINGS = ("PORTAL_RATE_LIMIT_WRITES", "PORTAL_RATE_LIMIT_LAUNCH")
 
 # The most Leat calls one request makes in a row (shops on a cold cache, the
 # contact look-up, the visit itself); gunicorn's worker timeout is derived from it.
@@ -76,6 +83,15 @@ def from_environ(environ: Mapping[str, str], instance_path: str | os.PathLike) -
         # As many pooled Leat connections as a worker has threads (gunicorn.conf.py).
         "LEAT_POOL_SIZE": _positive_int(environ, "GUNICORN_THREADS", DEFAULT_THREADS),
         "PORTAL_LAUNCH_SECRET": environ.get("PORTAL_LAUNCH_SECRET", ""),
+        # Unset: not required (a token naming an audience is still refused, see launch.py).
+        "PORTAL_LAUNCH_AUDIENCE": environ.get("PORTAL_LAUNCH_AUDIENCE", "") or None,
+        "PORTAL_LAUNCH_ISSUER": environ.get("PORTAL_LAUNCH_ISSUER", "") or None,
+        "PORTAL_RATE_LIMIT_WRITES": (
+            environ.get("PORTAL_RATE_LIMIT_WRITES", "") or DEFAULT_RATE_LIMIT_WRITES
+        ),
+        "PORTAL_RATE_LIMIT_LAUNCH": (
+            environ.get("PORTAL_RATE_LIMIT_LAUNCH", "") or DEFAULT_RATE_LIMIT_LAUNCH
+        ),
         "PORTAL_FRAME_ANCESTORS": tuple(environ.get("PORTAL_FRAME_ANCESTORS", "").split()),
         "PORTAL_SESSION_HOURS": _positive_number(
             environ, "PORTAL_SESSION_HOURS", DEFAULT_SESSION_HOURS, most=24 * 30
@@ -123,6 +139,12 @@ def check(config: Mapping[str, Any]) -> None:
             raise ConfigError(
                 f"PORTAL_FRAME_ANCESTORS: {origin!r} is not an origin such as "
                 "https://intranet.example.com"
+            )
+    for name in RATE_LIMIT_SETTINGS:
+        if not _is_rate(config.get(name, "")):
+            raise ConfigError(
+                f"{name}={config.get(name)!r} is not a rate such as 30/minute "
+                "(a number, then /second, /minute, /hour or /day)"
             )
     try:
         ZoneInfo(config["PORTAL_TIMEZONE"])
@@ -212,6 +234,16 @@ def worst_case_request_seconds(config: Mapping[str, Any]) -> float:
         float(config["LEAT_CONNECT_TIMEOUT"]), float(config["LEAT_READ_TIMEOUT"])
     )
     return MAX_LEAT_CALLS_PER_REQUEST * per_call
+
+
+def _is_rate(value: str) -> bool:
+    """Flask-Limiter's notation ("30/minute", "30 per minute", "100/hour;1000/day")."""
+    try:
+        rates = parse_many(value) if value else []
+    except ValueError:
+        return False
+    # "0/minute" would refuse every request: a way to switch the portal off by mistake.
+    return bool(rates) and all(rate.amount >= 1 for rate in rates)
 
 
 def _demo_flag(value: str) -> bool:

@@ -7,6 +7,7 @@ demo mode nothing here runs, and production never imports the sandbox.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import requests
@@ -43,13 +44,15 @@ def configure(app: Flask) -> requests.Session:
     return session
 
 
-def token(secret: str) -> str:
+def token(secret: str, audience: str | None = None, issuer: str | None = None) -> str:
     return mint(
         secret,
         manager_id=MANAGER_ID,
         name=MANAGER_NAME,
         shops=[ALL_SHOPS],
         lifetime=MAX_LIFETIME_SECONDS,
+        audience=audience,
+        issuer=issuer,
     )
 
 
@@ -59,4 +62,7 @@ def startup_link(base_url: str, secret: str = "") -> str:
         # The same folder and file the app reads (Flask's own rule for the folder).
         instance = Path(Flask("portal").instance_path)
         secret = demo_secret(instance, LAUNCH_SECRET_FILE)
-    return launch_url(base_url, token(secret))
+    # The app reads these from the same environment; a link without them would be refused.
+    audience = os.environ.get("PORTAL_LAUNCH_AUDIENCE") or None
+    issuer = os.environ.get("PORTAL_LAUNCH_ISSUER") or None
+    return launch_url(base_url, token(secret, audience, issuer))

@@ -237,9 +237,11 @@ class ManagerSession(db.Model):
 
 
 class UsedLaunchToken(db.Model):
-    """The ``jti`` of every launch token used, kept until it expires: each works once."""
+    """The ``jti`` of every launch token used, kept until it can no longer be accepted:
+    each works once."""
 
     __tablename__ = "used_launch_tokens"
 
     jti: Mapped[str] = mapped_column(String(255), primary_key=True)
+    # When the id may be forgotten: the token's exp plus the leeway verify() allows.
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

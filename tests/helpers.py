@@ -103,6 +103,14 @@ def signed_in(app: Flask, *shops: str, name="Anna", manager_id="anna@example.com
     return client
 
 
+def browser_at(app: Flask, address: str) -> FlaskClient:
+    """A test client whose requests come from ``address`` (the connection's peer, as
+    ``REMOTE_ADDR``): for what depends on where a request comes from."""
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
 # -- pages, read through a parser ----------------------------------------------------------
 
 

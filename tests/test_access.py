@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import UTC, datetime
+import uuid
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import itsdangerous.timed
+import jwt
 import pytest
 from helpers import (
     HTMX,
@@ -24,6 +26,7 @@ from helpers import (
     text,
 )
 
+import portal.auth.tokens
 from portal.auth.launch import mint
 from portal.database import db
 from portal.leat_sandbox import seed
@@ -110,6 +113,201 @@ def test_used_ids_are_forgotten_once_expired(app):
     with app.app_context():
         count = db.session.scalar(db.text("select count(*) from used_launch_tokens"))
     assert count == 1
+
+
+def clock_ahead(monkeypatch, seconds: float) -> None:
+    """The clocks of launch-token checks (PyJWT's) and of used ids (tokens.py)
+    ``seconds`` ahead: time passing without waiting for it."""
+
+    class Ahead(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime.now(tz) + timedelta(seconds=seconds)
+
+        @classmethod
+        def fromtimestamp(cls, timestamp, tz=None):
+            return datetime.fromtimestamp(timestamp, tz)
+
+    monkeypatch.setattr(jwt.api_jwt, "datetime", Ahead)
+    monkeypatch.setattr(portal.auth.tokens, "datetime", Ahead)
+
+
+def test_a_used_link_stays_used_for_as_long_as_it_could_be_accepted(app, monkeypatch):
+    # Issued 295 s ago with a 300 s lifetime: exp is 5 s from now.
+    path = launch_path_at(time.time() - 295)
+    assert app.test_client().get(path).status_code == 303  # used before exp
+    clock_ahead(monkeypatch, 5 + 25)  # exp + 25 s: within the 30 s leeway
+    replay = app.test_client().get(path)
+    assert replay.status_code == 401
+    assert "already been used" in replay.text
+    clock_ahead(monkeypatch, 5 + 31)  # past the leeway: refused for what it is now
+    assert "expired" in app.test_client().get(path).text
+
+
+def launch_path_at(issued: float) -> str:
+    """A launch link issued at ``issued`` (seconds since 1970), valid 300 s from then."""
+    token = mint(LAUNCH_SECRET, manager_id="anna@example.com", name="Anna", shops=["*"], now=issued)
+    return f"/launch?token={token}"
+
+
+def signed_token(**overrides) -> str:
+    """A launch token with the portal's secret and the given claims in place of a
+    good one's (None leaves a claim out)."""
+    now = int(time.time())
+    claims = {
+        "sub": "anna@example.com",
+        "name": "Anna",
+        "shops": ["*"],
+        "iat": now,
+        "exp": now + 300,
+        "jti": str(uuid.uuid4()),
+        **overrides,
+    }
+    return jwt.encode({k: v for k, v in claims.items() if v is not None}, LAUNCH_SECRET)
+
+
+def assert_refused(response) -> None:
+    """The sign-in refused page: 401, and what to do."""
+    assert response.status_code == 401
+    assert "This sign-in link is not valid." in text(response)
+    assert soup(response).h1.get_text() == "You are not signed in"
+
+
+@pytest.mark.parametrize("claim", ["sub", "name", "jti"])
+def test_a_claim_too_long_to_store_is_refused_at_sign_in(app, claim):
+    browser = app.test_client()
+    assert_refused(browser.get(f"/launch?token={signed_token(**{claim: 'x' * 256})}"))
+    assert browser.get("/visits").status_code == 401
+    with app.app_context():
+        assert db.session.scalar(db.text("select count(*) from used_launch_tokens")) == 0
+
+
+def test_the_longest_claims_that_fit_sign_in_and_record_a_visit(app):
+    # What the columns hold (255) must work end to end on every database.
+    longest = {"sub": f"{'a' * 243}@example.com", "name": "N" * 255, "jti": "j" * 255}
+    browser = app.test_client()
+    assert browser.get(f"/launch?token={signed_token(**longest)}").status_code == 303
+    assert create(browser, seed.SHOP_UTRECHT).status_code == 200
+    with app.app_context():
+        record = db.session.scalar(db.select(VisitRecord))
+        assert (record.created_by, record.created_by_name) == (longest["sub"], longest["name"])
+
+
+@pytest.mark.parametrize("claim", ["sub", "name", "jti"])
+def test_a_claim_with_a_nul_is_refused_at_sign_in(app, claim):
+    # PostgreSQL refuses NUL in text: it must never reach the database.
+    token = signed_token(**{claim: "an\x00na"})
+    assert_refused(app.test_client().get(f"/launch?token={token}"))
+
+
+@pytest.mark.parametrize(
+    "shops",
+    [["*", seed.SHOP_UTRECHT], [seed.SHOP_UTRECHT, "*"], [seed.SHOP_UTRECHT.upper()], ["Utrecht"]],
+)
+def test_shops_other_than_every_shop_or_uuids_are_a_malformed_link(app, shops):
+    browser = app.test_client()
+    assert_refused(browser.get(f"/launch?token={signed_token(shops=shops)}"))
+    assert browser.get("/visits").status_code == 401
+
+
+# -- audience and issuer ------------------------------------------------------------------
+
+PORTAL_AUDIENCE = "https://visits.example.com"
+INTRANET_ISSUER = "https://intranet.example.com"
+
+
+@pytest.fixture
+def expecting_app(tmp_path, sandbox, database_url):
+    """A portal configured to expect an audience and an issuer."""
+    config = portal_config(tmp_path, database_url, sandbox)
+    config["PORTAL_LAUNCH_AUDIENCE"] = PORTAL_AUDIENCE
+    config["PORTAL_LAUNCH_ISSUER"] = INTRANET_ISSUER
+    with portal_app(config) as portal:
+        yield portal
+
+
+def test_a_configured_audience_and_issuer_let_the_right_link_in(expecting_app):
+    token = signed_token(aud=PORTAL_AUDIENCE, iss=INTRANET_ISSUER)
+    browser = expecting_app.test_client()
+    assert browser.get(f"/launch?token={token}").status_code == 303
+    assert browser.get("/visits").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"aud": None, "iss": INTRANET_ISSUER},
+        {"aud": "https://other.example.com", "iss": INTRANET_ISSUER},
+        {"aud": PORTAL_AUDIENCE, "iss": None},
+        {"aud": PORTAL_AUDIENCE, "iss": "https://other.example.com"},
+    ],
+)
+def test_a_configured_audience_and_issuer_keep_other_links_out(expecting_app, claims):
+    assert_refused(expecting_app.test_client().get(f"/launch?token={signed_token(**claims)}"))
+
+
+def test_unconfigured_neither_audience_nor_issuer_is_needed(app):
+    assert app.test_client().get(f"/launch?token={signed_token()}").status_code == 303
+    assert app.test_client().get(f"/launch?token={signed_token(iss='x')}").status_code == 303
+
+
+def test_the_cli_link_carries_the_configured_audience_and_issuer(expecting_app):
+    result = expecting_app.test_cli_runner().invoke(
+        args=["launch-link", "--manager", "m", "--all-shops"]
+    )
+    link = result.output.strip().removeprefix("http://127.0.0.1:8000")
+    assert expecting_app.test_client().get(link).status_code == 303
+
+
+# -- sign-in by POST (a manager of many shops) ------------------------------------------------
+
+
+def test_the_intranet_may_post_the_token_without_a_csrf_token(app):
+    token = mint(LAUNCH_SECRET, manager_id="anna@example.com", name="Anna", shops=["*"])
+    browser = app.test_client()
+    response = browser.post("/launch", data={"token": token})
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/visits"
+    assert browser.get("/visits").status_code == 200
+    # The same token, used once, whichever way it comes.
+    assert "already been used" in app.test_client().get(f"/launch?token={token}").text
+
+
+def test_a_posted_token_is_checked_as_a_link_is(app, caplog):
+    forged = mint("another-secret-of-enough-length-000000", manager_id="x", name="X", shops=["*"])
+    browser = app.test_client()
+    assert_refused(browser.post("/launch", data={"token": forged}))
+    assert_refused(browser.post("/launch", data={}))
+    assert_refused(
+        browser.post("/launch", data={"token": signed_token(shops=["*", seed.SHOP_UTRECHT])})
+    )
+    assert browser.get("/visits").status_code == 401
+    assert forged not in caplog.text
+
+
+def test_a_manager_of_500_shops_signs_in_by_post_and_records_a_visit(app):
+    # 500 uuids make a token of ~27 KB: far over a request line (gunicorn: 4094 bytes).
+    shops = [seed.SHOP_UTRECHT, *(str(uuid.uuid4()) for _ in range(499))]
+    token = mint(LAUNCH_SECRET, manager_id="regional@example.com", name="Regina", shops=shops)
+    assert len(f"GET /launch?token={token} HTTP/1.1") > 4094
+    everyone = signed_in(app, name="Bob", manager_id="bob@example.com")
+    assert create(everyone, seed.SHOP_AMSTERDAM, source="Amsterdam till").status_code == 200
+
+    regional = app.test_client()
+    assert regional.post("/launch", data={"token": token}).status_code == 303
+    page = regional.get("/visits")
+    options = [o["value"] for o in soup(page).select("select[name=shop] option") if o.get("value")]
+    assert options == [seed.SHOP_UTRECHT]  # of Leat's shops, only the manager's own
+    assert create(regional, seed.SHOP_UTRECHT, source="Utrecht till").status_code == 200
+    assert create(regional, seed.SHOP_AMSTERDAM).status_code == 403
+    listed = text(regional.get("/visits"))
+    assert "Utrecht till" in listed
+    assert "Amsterdam till" not in listed
+    with app.app_context():
+        mine = db.session.scalar(
+            db.select(VisitRecord).where(VisitRecord.created_by == "regional@example.com")
+        )
+        assert mine.shop_uuid == seed.SHOP_UTRECHT
 
 
 def test_sign_out_ends_the_session(client):

@@ -171,6 +171,33 @@ def test_bad_numbers_are_refused(name, value):
         settings({**PRODUCTION, name: value})
 
 
+def test_launch_audience_and_issuer_are_optional():
+    assert settings(PRODUCTION)["PORTAL_LAUNCH_AUDIENCE"] is None
+    assert settings(PRODUCTION)["PORTAL_LAUNCH_ISSUER"] is None
+    config = settings(
+        {
+            **PRODUCTION,
+            "PORTAL_LAUNCH_AUDIENCE": "https://visits.example.com",
+            "PORTAL_LAUNCH_ISSUER": "https://intranet.example.com",
+        }
+    )
+    assert config["PORTAL_LAUNCH_AUDIENCE"] == "https://visits.example.com"
+    assert config["PORTAL_LAUNCH_ISSUER"] == "https://intranet.example.com"
+    check(config)
+
+
+@pytest.mark.parametrize("name", ["PORTAL_RATE_LIMIT_WRITES", "PORTAL_RATE_LIMIT_LAUNCH"])
+def test_rate_limits_are_read_in_flask_limiters_notation(name):
+    for value in ("60/minute", "10 per second", "100/hour;1000/day"):
+        config = settings({**PRODUCTION, name: value})
+        assert config[name] == value
+        check(config)
+    for value in ("lots", "30", "0/minute", "-1/minute", "30/fortnight"):
+        with pytest.raises(ConfigError, match=name) as caught:
+            check(settings({**PRODUCTION, name: value}))
+        assert "\n" not in str(caught.value)
+
+
 def test_an_unknown_time_zone_is_refused():
     with pytest.raises(ConfigError, match="PORTAL_TIMEZONE"):
         check(settings({**PRODUCTION, "PORTAL_TIMEZONE": "Europe/Atlantis"}))

@@ -7,7 +7,16 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-from helpers import HTMX, csrf_token, input_value, launch_path, make_everything_due, row
+from helpers import (
+    HTMX,
+    csrf_token,
+    input_value,
+    launch_path,
+    make_everything_due,
+    portal_app,
+    portal_config,
+    row,
+)
 
 from portal.database import db
 from portal.leat_sandbox import MAINTENANCE_PAGE, Fault, seed
@@ -15,6 +24,17 @@ from portal.models import Delivery, VisitRecord
 from portal.visits import delivery
 
 SESSION_COOKIE = "__Host-portal-session"
+
+
+@pytest.fixture
+def app(tmp_path, sandbox, database_url):
+    """The portal with the writes limit out of the way: these tests send creates at a
+    load test's pace (300 in seconds under one manager id, a queue of 40 at once), which
+    no honest manager reaches and which the limit exists to stop. The limit itself is
+    tested in test_rate_limits.py."""
+    config = portal_config(tmp_path, database_url, sandbox)
+    with portal_app({**config, "PORTAL_RATE_LIMIT_WRITES": "100000/minute"}) as portal:
+        yield portal
 
 
 def count(app, **where) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_migrate import upgrade
-from helpers import make_portal, soup
+from helpers import browser_at, make_portal, soup
 
 from portal.database import enable_migrations
 from portal.leat.binding import leat
@@ -45,3 +45,33 @@ def test_the_visits_page_shows_demo_mode_and_the_sandbox_shops(tmp_path):
     page = response.get_data(as_text=True)
     assert "Demo mode" in page
     assert "Amsterdam Centrum" in page
+
+
+def demo_links(page) -> list[str]:
+    return [a["href"] for a in soup(page).select('a[href*="/launch?token="]')]
+
+
+def test_the_all_shops_link_is_offered_on_the_demos_own_machine_only(tmp_path):
+    app = demo_app(tmp_path)
+    for address in ("127.0.0.1", "::1", "::ffff:127.0.0.1"):
+        here = browser_at(app, address)
+        assert demo_links(here.get("/visits")), address
+        assert demo_links(here.get("/signed-out")), address
+    for address in ("203.0.113.7", "10.0.0.5", "2001:db8::1"):
+        elsewhere = browser_at(app, address)
+        refused = elsewhere.get("/visits")
+        assert refused.status_code == 401
+        assert "Open the visits portal from your company intranet" in refused.text
+        assert demo_links(refused) == [], address
+        assert demo_links(elsewhere.get("/signed-out")) == [], address
+
+
+def test_behind_a_proxy_the_client_it_names_decides(tmp_path):
+    # PORTAL_PROXY_HOPS=1 (the default): the router connects from loopback, and its
+    # X-Forwarded-For names the client: a visitor from elsewhere gets no link.
+    app = demo_app(tmp_path)
+    router = browser_at(app, "127.0.0.1")
+    forwarded = {"X-Forwarded-For": "203.0.113.7"}
+    assert demo_links(router.get("/visits", headers=forwarded)) == []
+    assert demo_links(router.get("/signed-out", headers=forwarded)) == []
+    assert demo_links(router.get("/visits", headers={"X-Forwarded-For": "127.0.0.1"}))

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
+import uuid
 import warnings
 
 import jwt
 import pytest
 
-from portal.auth.launch import LaunchRefused, mint, verify
+from portal.auth.launch import LEEWAY_SECONDS, LaunchRefused, mint, verify
 
 SECRET = "launch-secret-for-tests-only-0123456789"
 NOW = int(time.time())
@@ -39,9 +40,9 @@ def token(secret=SECRET, algorithm="HS256", **overrides):
     return jwt.encode(claims(**overrides), secret, algorithm=algorithm)
 
 
-def refused(token_text) -> LaunchRefused:
+def refused(token_text, **expected) -> LaunchRefused:
     with pytest.raises(LaunchRefused) as caught:
-        verify(token_text, SECRET)
+        verify(token_text, SECRET, **expected)
     return caught.value
 
 
@@ -106,6 +107,94 @@ def test_a_missing_claim(missing):
 )
 def test_claims_of_the_wrong_shape(overrides):
     refused(token(**overrides))
+
+
+UTRECHT = "98624248-2e8c-4c87-8f99-86364f4f2519"
+
+
+@pytest.mark.parametrize(
+    "shops",
+    [
+        ["*", UTRECHT],  # "every shop" hidden among uuids: an intranet bug, not a grant
+        [UTRECHT, "*"],
+        ["*", "*"],
+        ["Utrecht"],
+        [UTRECHT.upper()],  # not as Leat writes it: would never match a shop
+        [UTRECHT.replace("-", "")],
+        [f"{{{UTRECHT}}}"],
+        [UTRECHT, ""],
+        [UTRECHT, None],
+        ["*\x00"],
+    ],
+)
+def test_shops_must_be_every_shop_or_shop_uuids(shops):
+    assert "shops" in refused(token(shops=shops)).reason
+
+
+def test_shops_may_be_many_uuids_or_every_shop():
+    many = [str(uuid.uuid4()) for _ in range(500)]
+    assert verify(token(shops=many), SECRET).shops == tuple(many)
+    assert verify(token(shops=["*"]), SECRET).shops == ("*",)
+
+
+@pytest.mark.parametrize("claim", ["sub", "name", "jti"])
+def test_a_claim_longer_than_its_column_is_refused(claim):
+    assert "longer than 255" in refused(token(**{claim: "x" * 256})).reason
+    assert verify(token(**{claim: "x" * 255}), SECRET)  # exactly as long as the column
+
+
+@pytest.mark.parametrize("claim", ["sub", "name", "jti"])
+@pytest.mark.parametrize("character", ["\x00", "\n", "\x1b"])
+def test_a_claim_with_a_control_character_is_refused(claim, character):
+    assert "control character" in refused(token(**{claim: f"an{character}na"})).reason
+
+
+def test_the_leeway_is_how_long_a_used_id_must_be_kept():
+    launch = verify(token(iat=NOW - 290, exp=NOW + 10), SECRET)
+    assert launch.accepted_until == NOW + 10 + LEEWAY_SECONDS
+    # A fractional exp is accepted until exp + leeway itself: rounded up, never down.
+    launch = verify(token(iat=NOW - 290, exp=NOW + 10.5), SECRET)
+    assert launch.accepted_until == NOW + 11 + LEEWAY_SECONDS
+
+
+# -- audience and issuer (PORTAL_LAUNCH_AUDIENCE, PORTAL_LAUNCH_ISSUER) ---------------------
+
+PORTAL = "https://visits.example.com"
+INTRANET = "https://intranet.example.com"
+
+
+def test_the_configured_audience_and_issuer_are_accepted():
+    launch = verify(token(aud=PORTAL, iss=INTRANET), SECRET, audience=PORTAL, issuer=INTRANET)
+    assert launch.manager_id == "anna@example.com"
+    # aud may be a list that names this portal among others (RFC 7519 §4.1.3).
+    assert verify(token(aud=["https://other.example", PORTAL]), SECRET, audience=PORTAL)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "why"),
+    [
+        ({"aud": "https://other.example", "iss": INTRANET}, "aud is not"),
+        ({"iss": INTRANET}, "missing claim aud"),
+        ({"aud": PORTAL, "iss": "https://other.example"}, "iss is not"),
+        ({"aud": PORTAL}, "missing claim iss"),
+    ],
+)
+def test_a_configured_audience_or_issuer_must_match(overrides, why):
+    error = refused(token(**overrides), audience=PORTAL, issuer=INTRANET)
+    assert why in error.reason
+    assert error.public == "This sign-in link is not valid."
+
+
+def test_without_configuration_neither_is_required():
+    assert verify(token(), SECRET)
+    assert verify(token(iss="whoever"), SECRET)  # iss is not read
+    # A token for a named audience was meant for another service sharing the secret.
+    assert "PORTAL_LAUNCH_AUDIENCE is unset" in refused(token(aud=PORTAL)).reason
+
+
+def test_mint_carries_audience_and_issuer():
+    minted = mint(SECRET, manager_id="m", name="M", shops=["*"], audience=PORTAL, issuer=INTRANET)
+    assert verify(minted, SECRET, audience=PORTAL, issuer=INTRANET).manager_id == "m"
 
 
 @pytest.mark.parametrize("garbage", ["", "not-a-token", "a.b.c", "ey.ey.ey"])

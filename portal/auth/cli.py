@@ -26,5 +26,8 @@ def launch_link(manager_id, name, shops, all_shops, base_url):
         name=name or manager_id,
         shops=[ALL_SHOPS] if all_shops else list(shops),
         lifetime=MAX_LIFETIME_SECONDS,
+        # What this portal checks, so the link works wherever the CLI runs.
+        audience=current_app.config["PORTAL_LAUNCH_AUDIENCE"],
+        issuer=current_app.config["PORTAL_LAUNCH_ISSUER"],
     )
     click.echo(launch_url(base_url, token))

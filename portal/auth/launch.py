@@ -3,12 +3,15 @@ portal checks the signature and trusts exactly that.
 
 A launch token is a JWT (HS256, shared secret ``PORTAL_LAUNCH_SECRET``) with
 ``sub`` (the manager, e.g. an e-mail address), ``name``, ``shops`` (Leat shop uuids,
-or ``["*"]`` for all), ``iat``, ``exp`` (at most 10 minutes later) and ``jti`` (used once).
+or ``["*"]`` for all), ``iat``, ``exp`` (at most 10 minutes later) and ``jti`` (used once),
+and ``aud`` / ``iss`` when the portal is configured to expect them.
 """
 
 from __future__ import annotations
 
+import math
 import time
+import unicodedata
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,6 +24,9 @@ MAX_LIFETIME_SECONDS = 600
 LEEWAY_SECONDS = 30
 ALL_SHOPS = "*"
 REQUIRED_CLAIMS = ("sub", "name", "shops", "iat", "exp", "jti")
+# sub, name and jti are stored in columns of this size (who recorded a visit, used ids):
+# a longer one is refused here rather than failing the database later.
+MAX_CLAIM_LENGTH = 255
 
 
 class LaunchRefused(Exception):
@@ -46,18 +52,32 @@ class Launch:
     jti: str
     expires_at: int
 
+    @property
+    def accepted_until(self) -> int:
+        """The last second at which ``verify`` still accepts this token (the leeway
+        past ``exp``): its ``jti`` must be remembered at least until then."""
+        return self.expires_at + LEEWAY_SECONDS
 
-def verify(token: str, secret: str) -> Launch:
+
+def verify(
+    token: str, secret: str, *, audience: str | None = None, issuer: str | None = None
+) -> Launch:
     """Check signature, algorithm, times and claims; raise ``LaunchRefused`` otherwise.
 
+    With ``audience`` / ``issuer`` the token must carry that ``aud`` / ``iss``. Without
+    an audience a token that names one is refused (PyJWT's rule: it was meant for
+    another service that shares the secret); without an issuer ``iss`` is not read.
     Whether the ``jti`` was used before is the caller's check (it needs the database).
     """
+    required = [*REQUIRED_CLAIMS, *(["aud"] if audience else []), *(["iss"] if issuer else [])]
     try:
         claims = jwt.decode(
             token,
             secret,
             algorithms=[ALGORITHM],  # never "none", never what the token itself names
-            options={"require": list(REQUIRED_CLAIMS)},
+            options={"require": required},
+            audience=audience or None,
+            issuer=issuer or None,
             leeway=LEEWAY_SECONDS,
         )
     except jwt.ExpiredSignatureError:
@@ -68,6 +88,14 @@ def verify(token: str, secret: str) -> Launch:
         raise LaunchRefused("issued in the future") from None
     except jwt.MissingRequiredClaimError as exc:
         raise LaunchRefused(f"missing claim {exc.claim}") from None
+    except jwt.InvalidAudienceError:
+        if not audience:
+            raise LaunchRefused(
+                "aud names an audience, and PORTAL_LAUNCH_AUDIENCE is unset"
+            ) from None
+        raise LaunchRefused("aud is not this portal's PORTAL_LAUNCH_AUDIENCE") from None
+    except jwt.InvalidIssuerError:
+        raise LaunchRefused("iss is not this portal's PORTAL_LAUNCH_ISSUER") from None
     except jwt.InvalidTokenError as exc:
         raise LaunchRefused(f"invalid token: {type(exc).__name__}") from None
     iat, exp = claims["iat"], claims["exp"]
@@ -76,21 +104,46 @@ def verify(token: str, secret: str) -> Launch:
     if exp - iat > MAX_LIFETIME_SECONDS:
         raise LaunchRefused(f"lifetime {exp - iat:.0f}s is over {MAX_LIFETIME_SECONDS}s")
     sub, name, shops, jti = claims["sub"], claims["name"], claims["shops"], claims["jti"]
-    if not all(isinstance(value, str) and value.strip() for value in (sub, name, jti)):
-        raise LaunchRefused("sub, name or jti is empty or not text")
-    if (
-        not isinstance(shops, list)
-        or not shops
-        or not all(isinstance(shop, str) and shop for shop in shops)
-    ):
-        raise LaunchRefused("shops is not a non-empty list of shop uuids")
+    for claim, value in (("sub", sub), ("name", name), ("jti", jti)):
+        _check_text(claim, value)
+    if not _is_shop_list(shops):
+        raise LaunchRefused('shops is neither ["*"] nor a non-empty list of shop uuids')
     return Launch(
         manager_id=sub.strip(),
         name=name.strip(),
         shops=tuple(shops),
         jti=jti,
-        expires_at=int(exp),
+        # Rounded up: a fractional exp must not be forgotten before verify() stops accepting it.
+        expires_at=math.ceil(exp),
     )
+
+
+def _check_text(claim: str, value) -> None:
+    """A claim the portal stores: text, not blank, fits its column, and holds no
+    control character (PostgreSQL refuses NUL in text; the others are no name)."""
+    if not isinstance(value, str) or not value.strip():
+        raise LaunchRefused(f"{claim} is empty or not text")
+    if len(value) > MAX_CLAIM_LENGTH:
+        raise LaunchRefused(f"{claim} is longer than {MAX_CLAIM_LENGTH} characters")
+    if any(unicodedata.category(char) == "Cc" for char in value):
+        raise LaunchRefused(f"{claim} contains a control character")
+
+
+def _is_shop_list(shops) -> bool:
+    """``["*"]`` alone, or Leat shop uuids written as Leat writes them. A "*" among
+    uuids is a malformed link, not "every shop": an intranet bug must not widen access."""
+    if shops == [ALL_SHOPS]:
+        return True
+    return isinstance(shops, list) and bool(shops) and all(_is_uuid(shop) for shop in shops)
+
+
+def _is_uuid(value) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        return str(uuid.UUID(value)) == value  # canonical: lower case, hyphenated
+    except ValueError:
+        return False
 
 
 def mint(
@@ -101,6 +154,8 @@ def mint(
     shops: Sequence[str],
     lifetime: int = 300,
     now: float | None = None,
+    audience: str | None = None,
+    issuer: str | None = None,
 ) -> str:
     """A launch token, as an intranet makes one (the portal's CLI and tests use it)."""
     issued = int(time.time() if now is None else now)
@@ -112,6 +167,10 @@ def mint(
         "exp": issued + lifetime,
         "jti": str(uuid.uuid4()),
     }
+    if audience:
+        claims["aud"] = audience
+    if issuer:
+        claims["iss"] = issuer
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 

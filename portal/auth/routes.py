@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
 from .. import demo
+from ..security import csrf
 from . import tokens
 from .launch import LaunchRefused, verify
 from .manager import current_manager, sign_in, sign_out
@@ -15,10 +18,26 @@ bp = Blueprint("auth", __name__)
 PUBLIC_ENDPOINTS = {"auth.launch", "auth.signed_out", "health.healthz", "health.readyz", "static"}
 
 
-@bp.get("/launch")
+# Sign-in has no session to take a CSRF token from: the signed, single-use launch token
+# is the credential, so the intranet's own page can POST it (portal/security.py's
+# CSRFProtect would otherwise refuse that POST).
+@csrf.exempt
+@bp.route("/launch", methods=["GET", "POST"])
 def launch():
+    """A launch link (GET ?token=…), or the same token POSTed by the intranet's
+    auto-submitting form (field ``token``): a manager of many shops has a token longer
+    than a request line may be."""
+    config = current_app.config
+    token = (
+        request.form.get("token", "") if request.method == "POST" else request.args.get("token", "")
+    )
     try:
-        launched = verify(request.args.get("token", ""), current_app.config["PORTAL_LAUNCH_SECRET"])
+        launched = verify(
+            token,
+            config["PORTAL_LAUNCH_SECRET"],
+            audience=config["PORTAL_LAUNCH_AUDIENCE"],
+            issuer=config["PORTAL_LAUNCH_ISSUER"],
+        )
         tokens.spend(launched)
     except LaunchRefused as refused:
         # The reason goes to the log only; the token itself never does.
@@ -49,7 +68,26 @@ def require_manager():
 
 
 def demo_link() -> str | None:
-    """In demo mode only: a fresh sign-in link for a demo manager of every shop."""
-    if not current_app.config["PORTAL_DEMO"]:
+    """In demo mode, to a browser on the same machine only: a fresh sign-in link for a
+    demo manager of every shop. A demo reachable from elsewhere (a shared host, a
+    tunnel, a PaaS with PORTAL_DEMO=1) must not hand every shop to anyone who asks.
+    ``remote_addr`` is the client as the trusted proxies say (ProxyFix, PORTAL_PROXY_HOPS)."""
+    config = current_app.config
+    if not config["PORTAL_DEMO"] or not is_loopback(request.remote_addr):
         return None
-    return demo.launch_url(request.host_url, demo.token(current_app.config["PORTAL_LAUNCH_SECRET"]))
+    token = demo.token(
+        config["PORTAL_LAUNCH_SECRET"],
+        audience=config["PORTAL_LAUNCH_AUDIENCE"],
+        issuer=config["PORTAL_LAUNCH_ISSUER"],
+    )
+    return demo.launch_url(request.host_url, token)
+
+
+def is_loopback(address: str | None) -> bool:
+    """127.0.0.0/8 or ::1, also written as IPv4 in IPv6 (a dual-stack listener's form)."""
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return False
+    mapped = ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else None
+    return (mapped or ip).is_loopback

@@ -1,4 +1,5 @@
-"""Single use of launch tokens: each ``jti`` is remembered in the database until it expires."""
+"""Single use of launch tokens: each ``jti`` is remembered in the database for as long
+as ``verify`` could still accept its token (``exp`` plus the clock leeway)."""
 
 from __future__ import annotations
 
@@ -15,10 +16,13 @@ from .launch import Launch, LaunchRefused
 def spend(launch: Launch) -> None:
     """Mark the token used; refuse it if it was used before (by any instance)."""
     now = datetime.now(UTC)
-    # Expired ids can never be replayed (the signature check refuses them first).
+    # Only ids whose tokens verify() refuses by now can be forgotten: it accepts a token
+    # until exp plus the leeway, so an id forgotten at exp would let its link work again.
     db.session.execute(delete(UsedLaunchToken).where(UsedLaunchToken.expires_at < now))
     db.session.add(
-        UsedLaunchToken(jti=launch.jti, expires_at=datetime.fromtimestamp(launch.expires_at, UTC))
+        UsedLaunchToken(
+            jti=launch.jti, expires_at=datetime.fromtimestamp(launch.accepted_until, UTC)
+        )
     )
     try:
         db.session.commit()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 import uuid
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
@@ -32,9 +34,20 @@ from .times import (
     today_in,
 )
 
-# Leat's text fields are Laravel strings: at most 255 characters.
+# Leat's text fields are Laravel strings: at most 255 characters (and so are the
+# portal's own columns for them).
 MAX_TEXT = 255
 DEFAULT_SOURCE = "Portal"
+# The create form's one-time key as the portal makes it (uuid4().hex); anything else
+# was not made by the portal and would not fit its column.
+SUBMISSION_KEY = re.compile(r"[0-9a-f]{32}")
+
+
+def no_control_characters(form, field):
+    """No control character in a one-line text: nobody types one, PostgreSQL refuses
+    NUL in text (a 500 instead of a message), and Leat would keep the rest unseen."""
+    if field.data and any(unicodedata.category(char) == "Cc" for char in field.data):
+        raise ValidationError("Remove the invisible control characters from this text.")
 
 
 def portal_zone() -> ZoneInfo:
@@ -129,8 +142,12 @@ class VisitFieldsForm(FlaskForm):
     date = DayField("Date", render_kw=DAY_INPUT)
     starts_at = ClockField("Starts at", render_kw=CLOCK_INPUT)
     ends_at = ClockField("Ends at", render_kw=CLOCK_INPUT)
-    source = StringField("Source", validators=[Optional(), Length(max=MAX_TEXT)])
-    external_id = StringField("External ID", validators=[Optional(), Length(max=MAX_TEXT)])
+    source = StringField(
+        "Source", validators=[Optional(), Length(max=MAX_TEXT), no_control_characters]
+    )
+    external_id = StringField(
+        "External ID", validators=[Optional(), Length(max=MAX_TEXT), no_control_characters]
+    )
 
     def validate(self, extra_validators=None):
         valid = super().validate(extra_validators)
@@ -167,6 +184,7 @@ class CreateVisitForm(VisitFieldsForm):
         validators=[
             InputRequired("Enter the contact's e-mail address or Leat contact UUID."),
             Length(max=MAX_TEXT),
+            no_control_characters,
         ],
     )
     create_contact = BooleanField("Create the contact if new")
@@ -190,10 +208,18 @@ class CreateVisitForm(VisitFieldsForm):
         self.contact_kind: str | None = None
 
     def validate_contact(self, field):
+        if field.errors:  # too long, or a control character: no need to parse it too
+            return
         try:
             self.contact_kind, field.data = parse_contact(field.data or "")
         except ValueError as exc:
             raise ValidationError(str(exc)) from None
+
+    def validate_submission_key(self, field):
+        # A key the portal did not make (a tampered or broken form) is ignored: the
+        # visit is recorded with a fresh key, never looked up or stored as sent.
+        if not SUBMISSION_KEY.fullmatch(field.data or ""):
+            field.data = uuid.uuid4().hex
 
     def new_visit(self) -> NewVisit:
         """The validated form as the service takes it."""

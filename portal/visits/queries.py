@@ -21,6 +21,11 @@ RECENT_CONTACTS = 50
 # shop's whole history. A shop with fewer different contacts among them has fewer
 # suggestions, the most recent.
 RECENT_RECORDS = 1000
+# The largest id the id column holds (PostgreSQL's integer): a URL may name any number.
+MAX_RECORD_ID = 2**31 - 1
+# The highest page asked for: far beyond any real list, and small enough that its
+# offset fits every database's integers (a larger one overflowed PostgreSQL's).
+MAX_PAGE = 10**9
 # Pauses that last until an administrator acts.
 CONFIGURATION_KINDS = (ErrorKind.AUTH, ErrorKind.ACCOUNT_INACTIVE, ErrorKind.NO_ACCESS)
 
@@ -28,6 +33,8 @@ CONFIGURATION_KINDS = (ErrorKind.AUTH, ErrorKind.ACCOUNT_INACTIVE, ErrorKind.NO_
 def record_of(manager: Manager, record_id: int) -> VisitRecord | None:
     """The record, if this manager may see it: another shop's visit does not exist
     for them, so its id reveals nothing."""
+    if not 1 <= record_id <= MAX_RECORD_ID:
+        return None  # no such record; asking PostgreSQL would be an out-of-range error
     record = db.session.get(VisitRecord, record_id)
     if record is None or not manager.may_use(record.shop_uuid):
         return None

@@ -186,7 +186,7 @@ def form_answer(action: str, form, status: int, row=None):
 
 def render_page(create_form, *, status=200, editors=None):
     manager = current_manager()
-    page = queries.page_of_records(request.args.get("page", 1, type=int), manager)
+    page = queries.page_of_records(page_number(), manager)
     names = shop_names()
     rows = [service.row_for(record, names) for record in page.items]
     body = render_template(
@@ -214,6 +214,21 @@ def load_shops():
                 Reason.of(exc)
             )
     return g.shops, g.shops_problem
+
+
+def page_number() -> int:
+    """``?page=``: absent is the first page; a number that is no page (negative, zero,
+    not a number, too large for the database's offset) is a page that does not exist."""
+    raw = request.args.get("page", "")
+    if not raw:
+        return 1
+    # Digits only, and few enough of them to convert cheaply before comparing.
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= len(str(queries.MAX_PAGE))):
+        abort(404)
+    number = int(raw)
+    if not 1 <= number <= queries.MAX_PAGE:
+        abort(404)
+    return number
 
 
 def shop_names():
