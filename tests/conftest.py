@@ -132,9 +132,18 @@ def empty_database_url(databases: Databases, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def app(tmp_path: Path, sandbox: SandboxServer, database_url: str) -> Iterator[Flask]:
+def portal_overrides() -> dict:
+    """Settings a test module changes for its portal: override this fixture there."""
+    return {}
+
+
+@pytest.fixture
+def app(
+    tmp_path: Path, sandbox: SandboxServer, database_url: str, portal_overrides: dict
+) -> Iterator[Flask]:
     """The portal on a migrated database, talking to the sandbox over loopback HTTP."""
-    with portal_app(portal_config(tmp_path, database_url, sandbox)) as portal:
+    config = {**portal_config(tmp_path, database_url, sandbox), **portal_overrides}
+    with portal_app(config) as portal:
         yield portal
 
 

@@ -51,6 +51,13 @@ FROZEN = Fault(
 )
 
 
+@pytest.fixture
+def portal_overrides() -> dict:
+    # Fifty creates through the portal in a few seconds to fill the page: load, not an
+    # honest manager, so the write limit is lifted for these tests only.
+    return {"PORTAL_RATE_LIMIT_WRITES": "100000/minute"}
+
+
 # -- a full page ---------------------------------------------------------------------------
 
 
