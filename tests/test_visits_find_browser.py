@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+from helpers import launch_path
 from playwright.sync_api import expect
 from test_visits_find import ANNA, BRAM, CHLOE, add_visit
 
@@ -88,3 +90,25 @@ def test_a_page_link_keeps_the_search_and_brings_the_keyboard_to_the_new_page(pa
     expect(page.locator("#visit-results table")).to_be_focused()
     assert page.evaluate("window.notReloaded") is True
     assert page.errors == []
+
+
+@pytest.fixture
+def no_js_page(browser, live_portal):
+    context = browser.new_context(base_url=live_portal, java_script_enabled=False)
+    tab = context.new_page()
+    tab.goto(launch_path())
+    yield tab
+    context.close()
+
+
+def test_searching_without_javascript_is_a_plain_get(no_js_page, app):
+    add_visit(app, ANNA)
+    add_visit(app, BRAM)
+    page = no_js_page
+    page.goto("/visits")
+    search_form(page).get_by_label("Search visits").fill("bram")
+    search_form(page).get_by_role("button", name="Search").click()
+    expect(page).to_have_url(re.compile(r"/visits\?q=bram&"))
+    expect(rows(page)).to_have_count(1)
+    expect(page.locator("#visit-count")).to_have_text("1 visit")
+    expect(search_form(page).get_by_label("Search visits")).to_have_value("bram")

@@ -42,7 +42,8 @@ class DayField(DateField):
 def _within_range(form, field):
     if field.data is not None and not EARLIEST_DAY <= field.data <= LATEST_DAY:
         raise ValidationError(
-            f"Enter a date between {EARLIEST_DAY:%d-%m-%Y} and {LATEST_DAY:%d-%m-%Y}."
+            f"Enter a date between {EARLIEST_DAY.day} {EARLIEST_DAY:%B %Y} and "
+            f"{LATEST_DAY.day} {LATEST_DAY:%B %Y}."
         )
 
 
@@ -70,7 +71,7 @@ class FindVisitsForm(Form):
         super().__init__(formdata)
         self.order.choices = list(ORDERS)
         self.shop.choices = [("", "All shops"), *((shop.uuid, shop.name) for shop in shops)]
-        if self.shop.data and self.shop.data not in {uuid for uuid, _ in self.shop.choices}:
+        if self.shop.data and self.shop.data not in {value for value, _ in self.shop.choices}:
             # One of the manager's shops that Leat does not list (any more, or just now):
             # its visits can still be found, under its uuid.
             self.shop.choices.append((self.shop.data, self.shop.data))
