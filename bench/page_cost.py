@@ -18,9 +18,10 @@ process used for the request (routing, session, queries, templates, compression:
 browser's Accept-Encoding is sent), and takes the median per load. The two variants
 take turns in stretches of 10 loads within each run. The variants:
 
-- with the cache: templates/visits/index.html as it is, ``{{ row_html(row) }}``;
+- with the cache: templates/visits/_results.html (the table on the page) as it is,
+  ``{{ row_html(row) }}``;
 - without: the same page with ``{% include "visits/_row.html" %}`` in its place,
-  which is what the page is without the cache (a patched copy of index.html,
+  which is what the page is without the cache (a patched copy of _results.html,
   loaded in this script only);
 
 each in two scenarios:
@@ -66,6 +67,8 @@ HTMX = {"HX-Request": "true"}
 BROWSER = {"Accept-Encoding": "br, gzip"}
 TOKEN = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 TABLE = re.compile(r'<tbody id="visit-rows">(.*?)</tbody>', re.S)
+# The page's table of visits (included by index.html, and the answer to a search).
+TABLE_TEMPLATE = "visits/_results.html"
 CACHED_ROW = "{{ row_html(row) }}"
 PLAIN_ROW = '{% include "visits/_row.html" %}'
 
@@ -122,12 +125,12 @@ def record_visits(app, browser) -> None:
 
 def loaders(app) -> dict[str, BaseLoader]:
     """Template loaders for the page with the cache (the portal's own) and without it
-    (index.html including each row plainly, as the page is without the cache). Jinja
+    (the table including each row plainly, as the page is without the cache). Jinja
     keeps compiled templates per loader, so switching between them costs nothing."""
     own = app.jinja_env.loader
-    source = own.get_source(app.jinja_env, "visits/index.html")[0]
-    assert source.count(CACHED_ROW) == 1, "index.html no longer calls row_html"
-    plain = DictLoader({"visits/index.html": source.replace(CACHED_ROW, PLAIN_ROW)})
+    source = own.get_source(app.jinja_env, TABLE_TEMPLATE)[0]
+    assert source.count(CACHED_ROW) == 1, f"{TABLE_TEMPLATE} no longer calls row_html"
+    plain = DictLoader({TABLE_TEMPLATE: source.replace(CACHED_ROW, PLAIN_ROW)})
     return {"with": own, "without": ChoiceLoader([plain, own])}
 
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Enum, Index, String, Text
+from sqlalchemy import JSON, DateTime, Enum, Index, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -31,9 +31,13 @@ class UTCDateTime(TypeDecorator):
     cache_ok = True
 
     def process_bind_param(self, value, dialect):
-        if value is not None and value.tzinfo is None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
             raise ValueError("the portal stores aware datetimes only")
-        return value
+        # SQLite keeps the wall clock and drops the offset: an instant in another zone
+        # (a day's start in PORTAL_TIMEZONE, compared in a filter) must be UTC first.
+        return value.astimezone(UTC)
 
     def process_result_value(self, value, dialect):
         if value is not None and value.tzinfo is None:
@@ -171,12 +175,36 @@ class VisitRecord(db.Model):
     submission_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    # The visit's start and source as the record means them, copied out of the JSON
+    # (the snapshot, the unsent change) so the list can filter and sort by them in SQL.
+    # Kept by ``note_intended`` before every write (see the listener below).
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    source: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         Index("ix_visit_records_shop_created", "shop_uuid", "created_at"),
         # The page's order for a manager of all shops (see migration 0004).
         Index("ix_visit_records_newest_first", "created_at", "id"),
         Index("ix_visit_records_due", "status", "next_attempt_at"),
+        # The list's default order (visit start, newest first), for a manager of all
+        # shops and for one shop (migration 0008).
+        Index("ix_visit_records_starts_first", "starts_at", "id"),
+        Index("ix_visit_records_shop_starts", "shop_uuid", "starts_at", "id"),
+        # "Search visits" is a case-insensitive substring of any of these three. On
+        # PostgreSQL a trigram GIN index answers ILIKE '%…%' without reading every row;
+        # on SQLite it is a plain index, which a count can read instead of the wide rows.
+        Index(
+            "ix_visit_records_search",
+            "contact_email",
+            "external_id",
+            "source",
+            postgresql_using="gin",
+            postgresql_ops={
+                "contact_email": "gin_trgm_ops",
+                "external_id": "gin_trgm_ops",
+                "source": "gin_trgm_ops",
+            },
+        ),
     )
 
     def created_by_manager(self, manager) -> None:
@@ -201,6 +229,39 @@ class VisitRecord(db.Model):
         self.external_id = visit.external_id
         self.snapshot = dict(visit.raw)
         self.snapshot_at = utcnow()
+
+    def note_intended(self) -> None:
+        """Copy the visit's start and source, as the record means them, into their
+        columns: Leat's snapshot with any unsent change on top, or the unsent create
+        (as ``service.intended_visit`` reads them). A record whose start is unknown
+        sorts by when it was recorded."""
+        fields = self.pending.fields if self.pending is not None else {}
+        snapshot = self.snapshot or {}
+        starts_at = fields.get("starts_at") or _instant(snapshot.get("starts_at"))
+        starts_at = starts_at or self.created_at or utcnow()
+        self.starts_at = starts_at.astimezone(UTC)  # as it reads back from the database
+        source = fields.get("source")
+        self.source = source if source is not None else snapshot.get("source")
+
+
+@event.listens_for(VisitRecord, "before_insert")
+@event.listens_for(VisitRecord, "before_update")
+def _note_intended(mapper, connection, record: VisitRecord) -> None:
+    # One place for every writer (the service, delivery, the worker, record again, a
+    # refusal's undo): whatever changed the snapshot or the pending change, the
+    # columns the list searches follow it in the same statement.
+    record.note_intended()
+
+
+def _instant(value: Any) -> datetime | None:
+    """Leat's ISO 8601 time from a snapshot, or None when there is none to read."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 class DeliveryPause(db.Model):

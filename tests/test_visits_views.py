@@ -6,6 +6,7 @@ Each answer comes as an htmx fragment or, without JavaScript, as a whole page or
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime
 
 import pytest
@@ -452,14 +453,17 @@ def test_the_page_reads_the_newest_visits_by_index_not_by_sorting_them_all(app):
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         pytest.skip("SQLite's query plan is the one checked here")
     from portal.auth.manager import Manager
-    from portal.visits.queries import newest_first
+    from portal.visits.queries import Order, VisitFilter, matching
 
     with app.app_context():
-        for manager in (
-            Manager(id="a", name="A", shops=("*",)),
-            Manager(id="b", name="B", shops=(seed.SHOPS[0].uuid,)),
+        for manager, order in itertools.product(
+            (
+                Manager(id="a", name="A", shops=("*",)),
+                Manager(id="b", name="B", shops=(seed.SHOPS[0].uuid,)),
+            ),
+            Order,
         ):
-            query = newest_first(manager).limit(50)
+            query = matching(manager, VisitFilter(order=order)).limit(50)
             compiled = query.compile(db.engine, compile_kwargs={"literal_binds": True})
             plan = " / ".join(
                 row[-1] for row in db.session.execute(db.text(f"EXPLAIN QUERY PLAN {compiled}"))

@@ -3,10 +3,13 @@ they recorded lately, and the queue."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 
-from sqlalchemy import func, select
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import func, or_, select
 
 from ..auth import Manager
 from ..database import db
@@ -26,6 +29,8 @@ MAX_RECORD_ID = 2**31 - 1
 # The highest page asked for: far beyond any real list, and small enough that its
 # offset fits every database's integers (a larger one overflowed PostgreSQL's).
 MAX_PAGE = 10**9
+# Records a download reads from the database at a time.
+EXPORT_BATCH = 500
 # Pauses that last until an administrator acts.
 CONFIGURATION_KINDS = (ErrorKind.AUTH, ErrorKind.ACCOUNT_INACTIVE, ErrorKind.NO_ACCESS)
 
@@ -47,16 +52,92 @@ def _of_manager(query, manager: Manager):
     return query.where(VisitRecord.shop_uuid.in_(manager.shops))
 
 
-def newest_first(manager: Manager):
-    """The manager's shops' visits, newest first (Leat cannot filter by shop; we can)."""
-    return _of_manager(
-        select(VisitRecord).order_by(VisitRecord.created_at.desc(), VisitRecord.id.desc()),
-        manager,
+class Order(StrEnum):
+    START = "start"  # when the visit starts, newest first
+    RECORDED = "recorded"  # when the portal's record was made, newest first
+
+
+@dataclass(frozen=True)
+class VisitFilter:
+    """What the search form asks for, checked and converted (``search.FindVisitsForm``)."""
+
+    text: str = ""  # a case-insensitive part of the e-mail, external ID or source
+    shop_uuid: str | None = None  # one of the manager's shops; None: all of them
+    starts_from: datetime | None = None  # the visit starts at or after this instant
+    starts_before: datetime | None = None  # and before this one
+    order: Order = Order.START
+
+
+EVERY_VISIT = VisitFilter()
+
+
+def _conditions(wanted: VisitFilter) -> list:
+    conditions = []
+    if wanted.shop_uuid is not None:
+        conditions.append(VisitRecord.shop_uuid == wanted.shop_uuid)
+    if wanted.starts_from is not None:
+        conditions.append(VisitRecord.starts_at >= wanted.starts_from)
+    if wanted.starts_before is not None:
+        conditions.append(VisitRecord.starts_at < wanted.starts_before)
+    if wanted.text:
+        # ILIKE on PostgreSQL (its trigram index answers it), lower(…) LIKE lower(…) on
+        # SQLite; the manager's % and _ are letters here, not wildcards.
+        pattern = "%" + _escape_like(wanted.text) + "%"
+        conditions.append(
+            or_(
+                VisitRecord.contact_email.ilike(pattern, escape="\\"),
+                VisitRecord.external_id.ilike(pattern, escape="\\"),
+                VisitRecord.source.ilike(pattern, escape="\\"),
+            )
+        )
+    return conditions
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def matching(manager: Manager, wanted: VisitFilter = EVERY_VISIT):
+    """The manager's shops' records that ``wanted`` selects, newest first (Leat can
+    neither filter by shop nor search; the portal's record can)."""
+    newest = VisitRecord.starts_at if wanted.order is Order.START else VisitRecord.created_at
+    query = select(VisitRecord).where(*_conditions(wanted))
+    return _of_manager(query, manager).order_by(newest.desc(), VisitRecord.id.desc())
+
+
+def counting(manager: Manager, wanted: VisitFilter = EVERY_VISIT):
+    """How many of the manager's shops' records ``wanted`` selects, as a query."""
+    query = select(func.count()).select_from(VisitRecord).where(*_conditions(wanted))
+    return _of_manager(query, manager)
+
+
+def count_matching(manager: Manager, wanted: VisitFilter = EVERY_VISIT) -> int:
+    return db.session.scalar(counting(manager, wanted))
+
+
+def page_of_records(page: int, manager: Manager, wanted: VisitFilter = EVERY_VISIT) -> Pagination:
+    """One page of what ``wanted`` selects, with the total. Counted first, so a page
+    number past the end (a stale link, a typed URL) shows the last page rather than
+    none, and the database never skips more rows than there are."""
+    total = count_matching(manager, wanted)
+    last = max(1, -(-total // VISITS_PER_PAGE))
+    found = db.paginate(
+        matching(manager, wanted),
+        page=min(max(page, 1), last),
+        per_page=VISITS_PER_PAGE,
+        error_out=False,
+        count=False,
     )
+    found.total = total  # counted above, once; the page's links read it
+    return found
 
 
-def page_of_records(page: int, manager: Manager):
-    return db.paginate(newest_first(manager), page=page, per_page=VISITS_PER_PAGE, error_out=False)
+def each_matching(manager: Manager, wanted: VisitFilter) -> Iterator[VisitRecord]:
+    """Every record ``wanted`` selects, read a batch at a time (a server-side cursor on
+    PostgreSQL), so a download of all of them never holds them all in memory."""
+    yield from db.session.scalars(
+        matching(manager, wanted).execution_options(yield_per=EXPORT_BATCH)
+    )
 
 
 def recent_contacts(manager: Manager, shop_uuid: str | None = None) -> list[str]:

@@ -8,15 +8,30 @@ visit keeps for life, before and after Leat confirms it.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from datetime import UTC, datetime
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 
 from ..auth import current_manager
 from ..htmx import is_partial
 from ..leat import LeatError
 from ..models import Delivery
-from . import queries, service
-from .forms import CreateVisitForm, EditVisitForm
+from . import export, queries, service
+from .forms import CreateVisitForm, EditVisitForm, portal_zone
 from .outcome import Outcome, Reason, Result
+from .search import FindVisitsForm
 from .wording import field_text, outcome_message, reason_text
 
 bp = Blueprint("visits", __name__)
@@ -26,6 +41,7 @@ bp = Blueprint("visits", __name__)
 def vary_on_htmx(response):
     # One URL answers a page or a fragment: caches must keep them apart.
     response.vary.add("HX-Request")
+    response.vary.add("HX-History-Restore-Request")  # htmx's Back wants the page
     return response
 
 
@@ -46,7 +62,29 @@ def root():
 
 @bp.get("/visits")
 def index():
-    return render_page(blank_create_form())
+    """The page; for the search form and the page links (htmx), the results alone."""
+    find = find_form()
+    if is_partial():
+        return search_answer(find)
+    return render_page(blank_create_form(), find=find)
+
+
+@bp.get("/visits.csv")
+def download():
+    """Every visit the search selects (every page of it) as a CSV file, streamed."""
+    find = find_form()
+    if find.errors:
+        abort(400)  # the page with the same address says what to correct
+    names, zone = shop_names(), portal_zone()
+    records = queries.each_matching(current_manager(), find.visit_filter())
+    response = Response(
+        stream_with_context(export.csv_chunks(records, names, zone)), mimetype="text/csv"
+    )
+    today = datetime.now(UTC).astimezone(zone).date()
+    response.headers["Content-Disposition"] = f'attachment; filename="visits-{today}.csv"'
+    # Customers' e-mail addresses: no copy stays in a browser's or a proxy's cache.
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.post("/visits")
@@ -184,20 +222,66 @@ def form_answer(action: str, form, status: int, row=None):
     return render_page(blank_create_form(), status=status, editors={row.id: form})
 
 
-def render_page(create_form, *, status=200, editors=None):
+def render_page(create_form, *, status=200, editors=None, find=None):
     manager = current_manager()
-    page = queries.page_of_records(page_number(), manager)
-    names = shop_names()
-    rows = [service.row_for(record, names) for record in page.items]
+    find = find if find is not None else find_form()
+    page, rows = found(find)
     body = render_template(
         "visits/index.html",
         form=create_form,
+        find=find,
         rows=rows,
         page=page,
         editors=editors or {},
         queue=queries.waiting(manager),
     )
-    return body, status
+    return body, 400 if find.errors else status
+
+
+def search_answer(find):
+    """The results region alone (table, pages, count, download link) for htmx."""
+    page, rows = found(find)
+    # A page link is gone once the answer is in: the keyboard's place becomes the new
+    # table, not the top of the document. A search leaves the focus where the manager
+    # types. (htmx 4 names the element that sent the request as tag#id.)
+    from_link = request.headers.get("HX-Source", "").partition("#")[0] == "a"
+    body = render_template(
+        "visits/_search_answer.html",
+        find=find,
+        rows=rows,
+        page=page,
+        editors={},
+        focus_table=from_link,
+    )
+    response = make_response(body, 400 if find.errors else 200)
+    if page is not None:
+        # The address of what is shown, without the empty fields the form sends: what
+        # Back returns to and a bookmark keeps.
+        response.headers["HX-Push-Url"] = url_for("visits.index", **find.args(page.page))
+    return response
+
+
+# -- finding visits ----------------------------------------------------------------------
+
+
+def find_form() -> FindVisitsForm:
+    """The search form as the URL fills it, checked. Another shop's visits do not exist
+    for this manager, so naming that shop is answered as not found."""
+    form = FindVisitsForm(request.args, shops=load_shops()[0])
+    if form.shop.data and not current_manager().may_use(form.shop.data):
+        abort(404)
+    form.validate()
+    return form
+
+
+def found(find: FindVisitsForm):
+    """The page of records the search selects and its rows; none for a search that
+    cannot be used (the page says what to correct)."""
+    if find.errors:
+        return None, []
+    page = queries.page_of_records(page_number(), current_manager(), find.visit_filter())
+    names = shop_names()
+    return page, [service.row_for(record, names) for record in page.items]
 
 
 # -- helpers ---------------------------------------------------------------------------
