@@ -164,14 +164,14 @@ CARD_LINES = """() => [...document.querySelectorAll('#visit-rows > tr')].map(row
 
 
 def picture(page, name: str, height: int, *, from_table: bool) -> None:
-    """Save what the manager sees (from the top of the page, or of the visits) when
-    LAYOUT_SCREENSHOTS names a folder."""
+    """Save what the manager sees (from the top of the page, or from the search form
+    above the visits) when LAYOUT_SCREENSHOTS names a folder."""
     if not SCREENSHOTS:
         return
     top = 0
     if from_table:
-        heading = page.get_by_role("heading", name="Recorded visits")
-        top = heading.bounding_box()["y"] + page.evaluate("scrollY") - 8
+        search = page.locator("#find-visits")
+        top = search.bounding_box()["y"] + page.evaluate("scrollY") - 8
     width = page.viewport_size["width"]
     clip = {"x": 0, "y": top, "width": width, "height": height}
     page.screenshot(path=Path(SCREENSHOTS) / name, clip=clip, full_page=True)
