@@ -50,7 +50,7 @@ def contact_suggestions():
     # The create form is drawn by the page, by its own answers and by a create's:
     # each lists the recent contacts of the shop it shows, asked only when drawn.
     def recent_contacts(shop_uuid=None):
-        return queries.recent_contacts(current_manager(), shop_uuid or None)
+        return queries.recent_contacts(current_manager(), known_shop(shop_uuid))
 
     return {"recent_contacts": recent_contacts}
 
@@ -110,7 +110,15 @@ def recent_contacts():
         abort(403)
     if not is_partial():
         return redirect(url_for("visits.index"), code=303)
-    return render_template("visits/_recent_contacts.html", shop_uuid=shop_uuid)
+    return render_template("visits/_recent_contacts.html", shop_uuid=known_shop(shop_uuid))
+
+
+def known_shop(shop_uuid: str | None) -> str | None:
+    """A shop the manager may use and Leat knows, or None (all their shops): what a
+    form sent back is never put in a query unchecked (PostgreSQL refuses a NUL)."""
+    if shop_uuid and any(shop.uuid == shop_uuid for shop in load_shops()[0]):
+        return shop_uuid
+    return None
 
 
 @bp.get("/visits/<int:record_id>/edit")
