@@ -23,6 +23,11 @@ MAX_LIFETIME_SECONDS = 600
 # Clocks of the intranet and the portal may disagree a little.
 LEEWAY_SECONDS = 30
 ALL_SHOPS = "*"
+# The reasons (for the log) of the two refusals that say nothing against the link's
+# maker: a link used once already, or one that has run out. Only these may lead a
+# browser whose session is the same manager's on to the visits page (auth/routes.py).
+EXPIRED = "expired"
+USED = "jti already used"
 REQUIRED_CLAIMS = ("sub", "name", "shops", "iat", "exp", "jti")
 # sub, name and jti are stored in columns of this size (who recorded a visit, used ids):
 # a longer one is refused here rather than failing the database later.
@@ -60,9 +65,17 @@ class Launch:
 
 
 def verify(
-    token: str, secret: str, *, audience: str | None = None, issuer: str | None = None
+    token: str,
+    secret: str,
+    *,
+    audience: str | None = None,
+    issuer: str | None = None,
+    check_expiry: bool = True,
 ) -> Launch:
     """Check signature, algorithm, times and claims; raise ``LaunchRefused`` otherwise.
+
+    ``check_expiry=False`` checks everything but ``exp`` being past: it tells who an
+    expired link was made for (never enough to sign anyone in; see auth/routes.py).
 
     With ``audience`` / ``issuer`` the token must carry that ``aud`` / ``iss``. Without
     an audience a token that names one is refused (PyJWT's rule: it was meant for
@@ -75,15 +88,13 @@ def verify(
             token,
             secret,
             algorithms=[ALGORITHM],  # never "none", never what the token itself names
-            options={"require": required},
+            options={"require": required, "verify_exp": check_expiry},
             audience=audience or None,
             issuer=issuer or None,
             leeway=LEEWAY_SECONDS,
         )
     except jwt.ExpiredSignatureError:
-        raise LaunchRefused(
-            "expired", "This sign-in link has expired. Open the portal again from your intranet."
-        ) from None
+        raise LaunchRefused(EXPIRED, "This sign-in link has expired.") from None
     except jwt.ImmatureSignatureError:
         raise LaunchRefused("issued in the future") from None
     except jwt.MissingRequiredClaimError as exc:

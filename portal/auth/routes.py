@@ -9,7 +9,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from .. import demo
 from ..security import csrf
 from . import tokens
-from .launch import LaunchRefused, verify
+from .launch import EXPIRED, USED, Launch, LaunchRefused, verify
 from .manager import current_manager, sign_in, sign_out
 
 bp = Blueprint("auth", __name__)
@@ -31,20 +31,49 @@ def launch():
     token = (
         request.form.get("token", "") if request.method == "POST" else request.args.get("token", "")
     )
+    checks = {
+        "audience": config["PORTAL_LAUNCH_AUDIENCE"],
+        "issuer": config["PORTAL_LAUNCH_ISSUER"],
+    }
+    launched = None
     try:
-        launched = verify(
-            token,
-            config["PORTAL_LAUNCH_SECRET"],
-            audience=config["PORTAL_LAUNCH_AUDIENCE"],
-            issuer=config["PORTAL_LAUNCH_ISSUER"],
-        )
+        launched = verify(token, config["PORTAL_LAUNCH_SECRET"], **checks)
         tokens.spend(launched)
     except LaunchRefused as refused:
         # The reason goes to the log only; the token itself never does.
         current_app.logger.warning("launch link refused: %s", refused.reason)
-        return render_template("auth/refused.html", message=refused.public), 401
+        if refused.reason == EXPIRED:
+            launched = made_for(token, config["PORTAL_LAUNCH_SECRET"], checks)
+        elif refused.reason != USED:
+            launched = None
+        if still_signed_in(launched):
+            # A reload of the intranet's frame, or Back, opens the link it already
+            # used: the manager it names is still signed in here, so on they go, with
+            # the shops of their session (an old link never widens them).
+            return redirect(url_for("visits.index"), code=303)
+        return (
+            render_template("auth/refused.html", message=refused.public, demo_link=demo_link()),
+            401,
+        )
     sign_in(launched)
     return redirect(url_for("visits.index"), code=303)
+
+
+def made_for(token: str, secret: str, checks: dict) -> Launch | None:
+    """An expired link's claims, if everything but its expiry checks out (the signature
+    above all: an unsigned ``sub`` is no one's)."""
+    try:
+        return verify(token, secret, check_expiry=False, **checks)
+    except LaunchRefused:
+        return None
+
+
+def still_signed_in(launched: Launch | None) -> bool:
+    """A used or expired link (``launched``, its signature checked) whose manager is the
+    one this browser's session already belongs to. A link alone signs no one in again:
+    without that session (another browser, a leaked link) it stays refused."""
+    manager = current_manager()
+    return launched is not None and manager is not None and manager.id == launched.manager_id
 
 
 @bp.post("/sign-out")

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..database import db
 from ..models import UsedLaunchToken
-from .launch import Launch, LaunchRefused
+from .launch import USED, Launch, LaunchRefused
 
 
 def spend(launch: Launch) -> None:
@@ -28,7 +28,4 @@ def spend(launch: Launch) -> None:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise LaunchRefused(
-            "jti already used",
-            "This sign-in link has already been used. Open the portal again from your intranet.",
-        ) from None
+        raise LaunchRefused(USED, "This sign-in link has already been used.") from None
