@@ -32,7 +32,7 @@ from . import export, queries, service
 from .forms import CreateVisitForm, EditVisitForm, portal_zone
 from .outcome import Outcome, Reason, Result
 from .search import FindVisitsForm
-from .wording import field_text, outcome_message, reason_text
+from .wording import delivered_message, field_text, outcome_message, reason_text
 
 bp = Blueprint("visits", __name__)
 
@@ -168,6 +168,26 @@ def show(record_id: int):
     if not is_partial():
         return redirect(url_for("visits.index"), code=303)
     return render_template("visits/_row.html", row=row, focus_edit=True)
+
+
+@bp.get("/visits/<int:record_id>/row")
+def watch(record_id: int):
+    """A pending row asks every few seconds (templates/visits/_row.html) whether Leat
+    has it yet: nothing to swap (204) while it still waits, else the row as it is now,
+    so a manager watching sees the worker deliver it without reloading."""
+    row = row_or_404(record_id)
+    if not is_partial():
+        return redirect(url_for("visits.index"), code=303)
+    if row.state is Delivery.PENDING:
+        return "", 204
+    message, tone = delivered_message(row) if row.state is Delivery.CONFIRMED else (None, None)
+    return render_template(
+        "visits/_watch_answer.html",
+        row=row,
+        message=message,
+        tone=tone,
+        queue=queries.waiting(current_manager()),
+    )
 
 
 # -- answers ---------------------------------------------------------------------------

@@ -110,6 +110,11 @@ DONE = {
 }
 
 
+def delivered_message(row: VisitRow) -> tuple[str, Tone]:
+    """What the page says when a row it shows pending turns out delivered meanwhile."""
+    return DONE["retry"].format(contact=row.contact_label), Tone.DONE
+
+
 def outcome_message(action: str, outcome: Outcome, row: VisitRow) -> tuple[str, Tone]:
     """What the page says after ``action`` ("create", "save", "retry"), and its tone."""
     contact, shop = row.contact_label, row.shop_name
