@@ -23,6 +23,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the portal from the environment; ``test_config`` overrides single keys."""
     app = Flask(
         __name__,
+        # PORTAL_INSTANCE_PATH: where the portal's own files go (the SQLite database by
+        # default, the demo's secrets and sandbox); unset, Flask's instance/ folder.
+        instance_path=os.environ.get("PORTAL_INSTANCE_PATH") or None,
         instance_relative_config=True,
         template_folder="../templates",
         static_folder="../static",
@@ -36,9 +39,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     settings.check(app.config)
     os.makedirs(app.instance_path, exist_ok=True)
     leat_session = None
-    if app.config["PORTAL_DEMO"]:
-        from . import demo
+    from . import demo  # its settings and routes are used in demo mode only
 
+    if app.config["PORTAL_DEMO"]:
         leat_session = demo.configure(app)
 
     init_database(app)
@@ -60,6 +63,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     security.init_app(app)
     app.register_blueprint(health.bp)
     visits.init_app(app)
+    if app.config["PORTAL_DEMO"]:
+        app.register_blueprint(demo.bp)  # the banner's outage button; 404 outside demo mode
     # After auth, CSRF and the blueprints: it limits their views, and counts only what
     # got past the sign-in and CSRF checks.
     ratelimit.init_app(app)

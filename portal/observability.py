@@ -20,6 +20,9 @@ from datetime import UTC, datetime
 from flask import Flask, g, has_request_context, request
 
 REQUEST_ID_HEADER = "X-Request-ID"
+ACCESS_LOGGER = "portal.access"
+# PORTAL_LOG_FORMAT: "json" (the default, for the PaaS's log service) or "terminal".
+LOG_FORMAT_VARIABLE = "PORTAL_LOG_FORMAT"
 # How the portal's own source files show in a traceback's file names.
 PACKAGE_FOLDER = f"{os.sep}portal{os.sep}"
 # What a request id from outside must look like to be used (a uuid, with or without
@@ -59,6 +62,24 @@ class JsonLines(logging.Formatter):
         if record.exc_info and "error" not in line:
             line["error"] = self.formatException(record.exc_info).splitlines()[-1]
         return json.dumps(line, ensure_ascii=False)
+
+
+class TerminalLines(logging.Formatter):
+    """``PORTAL_LOG_FORMAT=terminal`` (``python3 dev.py serve``): short lines for a
+    person at a terminal, one per request ("10:42:13 GET /visits 200 12 ms"), other
+    events as "time level logger: event". Never the JSON fields a log service reads."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        moment = datetime.fromtimestamp(record.created).strftime("%H:%M:%S")
+        if record.name == ACCESS_LOGGER and hasattr(record, "status"):
+            return (
+                f"{moment} {record.method} {record.path} {record.status}"
+                f" {record.duration_ms:.0f} ms"
+            )
+        line = f"{moment} {record.levelname.lower()} {record.name}: {record.getMessage()}"
+        if hasattr(record, "error"):
+            line += f" ({record.error}{' at ' + record.where if hasattr(record, 'where') else ''})"
+        return line
 
 
 def error_fields(error: BaseException) -> dict[str, str]:
@@ -101,16 +122,21 @@ class StdoutHandler(logging.StreamHandler):
 
 def configure_logging() -> None:
     """Every log line of the process is one JSON line on stdout: the portal's own from
-    INFO up, any library's from WARNING up (the handler is added once per process)."""
+    INFO up, any library's from WARNING up (the handler is added once per process).
+    With ``PORTAL_LOG_FORMAT=terminal``, short plain lines instead (``TerminalLines``)."""
+    terminal = os.environ.get(LOG_FORMAT_VARIABLE, "").strip().lower() == "terminal"
     root = logging.getLogger()
     if not any(isinstance(h, StdoutHandler) for h in root.handlers):
         # On the root logger, not "portal": a library's warning would otherwise reach
         # Python's last-resort handler and come out as a plain-text line on stderr.
         handler = StdoutHandler()
-        handler.setFormatter(JsonLines())
+        handler.setFormatter(TerminalLines() if terminal else JsonLines())
         handler.addFilter(RequestIdFilter())
         root.addHandler(handler)
     logging.getLogger("portal").setLevel(logging.INFO)
+    # At a terminal, one line per request: the access line. The portal's line per
+    # Leat call (several per page) is for the log service only.
+    logging.getLogger("portal.leat").setLevel(logging.WARNING if terminal else logging.NOTSET)
     # urllib3 warns of every retry with the URL and its query, which can hold a
     # contact's e-mail address (GET /contacts/find-one-by?email=…); the portal's own
     # line per Leat call counts the retries instead.
@@ -119,7 +145,7 @@ def configure_logging() -> None:
 
 def init_app(app: Flask) -> None:
     configure_logging()
-    access = logging.getLogger("portal.access")
+    access = logging.getLogger(ACCESS_LOGGER)
 
     @app.before_request
     def start():

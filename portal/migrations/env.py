@@ -10,6 +10,10 @@ from sqlalchemy.types import TypeDecorator
 config = context.config
 # Keep the app's own loggers alive when migrations run inside a running process.
 fileConfig(config.config_file_name, disable_existing_loggers=False)
+if context.get_x_argument(as_dictionary=True).get("quiet"):
+    # `flask db upgrade -x quiet=1` (dev.py serve): only warnings and errors.
+    for name in ("alembic", "flask_migrate"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 logger = logging.getLogger("alembic.env")
 
 target_db = current_app.extensions["migrate"].db

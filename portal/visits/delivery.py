@@ -310,6 +310,7 @@ def _wait(record: VisitRecord, exc: LeatError) -> None:
     delay = min(300.0, 5.0 * 2 ** max(0, record.attempts - 1)) * random.uniform(0.8, 1.2)  # noqa: S311
     if isinstance(exc, LeatRateLimited) and exc.retry_after:
         delay = max(delay, exc.retry_after)
+    delay = pause.shortened(delay)
     record.status = Delivery.PENDING
     record.next_attempt_at = utcnow() + timedelta(seconds=delay)
     record.note_error(exc.kind, exc.code, exc.leat_message)

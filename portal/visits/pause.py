@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
+from flask import current_app
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -96,7 +97,14 @@ def _delay(probes: int, retry_after: float | None) -> float:
     delay *= random.uniform(0.9, 1.1)  # noqa: S311 (spreads instances' probes)
     if retry_after:
         delay = max(delay, min(retry_after, LONGEST_RETRY_AFTER_SECONDS))
-    return delay
+    return shortened(delay)
+
+
+def shortened(delay: float) -> float:
+    """``delay``, or less in demo mode (``PORTAL_LONGEST_DELIVERY_WAIT``, set by
+    portal/demo.py only), where a manager watches a simulated outage end."""
+    longest = current_app.config.get("PORTAL_LONGEST_DELIVERY_WAIT")
+    return min(delay, longest) if longest else delay
 
 
 def lift() -> None:
