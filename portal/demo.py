@@ -70,10 +70,11 @@ def outage_until(instance: str | os.PathLike[str]) -> datetime | None:
     return datetime.fromtimestamp(until, UTC) if until > time.time() else None
 
 
-def start_outage(instance: str | os.PathLike[str], seconds: float = OUTAGE_SECONDS) -> datetime:
-    path = Path(instance) / OUTAGE_FILE
-    path.write_text(f"{time.time() + seconds:.3f}\n")
-    return datetime.fromtimestamp(time.time() + seconds, UTC)
+def start_outage(instance: str | os.PathLike[str], seconds: float | None = None) -> datetime:
+    """An outage of ``seconds`` (``OUTAGE_SECONDS``) from now, for every process."""
+    until = time.time() + (OUTAGE_SECONDS if seconds is None else seconds)
+    (Path(instance) / OUTAGE_FILE).write_text(f"{until:.3f}\n")
+    return datetime.fromtimestamp(until, UTC)
 
 
 def end_outage(instance: str | os.PathLike[str]) -> None:

@@ -127,6 +127,26 @@ def test_sign_in_create_and_edit_inside_a_cross_site_frame(
         troubles = ("Permissions-Policy", "Cross-Origin", "blocked", "Refused")
         assert not [line for line in page.console_lines if any(t in line for t in troubles)]
 
+        # A reload of the intranet page renders the same launch link, used by now, in
+        # its frame: the manager is still signed in there, so it goes on to the visits.
+        launches = []
+        page.on("response", lambda answer: "/launch?" in answer.url and launches.append(answer))
+        page.reload()
+        signed_in_still(page.frame_locator("iframe"), "Framed and edited")
+        # Back to the intranet page from another page of the intranet: the same.
+        page.goto(intranet.url + "/elsewhere")
+        page.go_back()
+        signed_in_still(page.frame_locator("iframe"), "Framed and edited")
+        assert launches, "the reload did not open the launch link again"
+        assert [answer.status for answer in launches] == [303] * len(launches)
+
+
+def signed_in_still(frame, source: str) -> None:
+    """The visits page in the frame, as the manager left it (not "not signed in")."""
+    expect(frame.get_by_role("heading", name="Visits", exact=True)).to_be_visible()
+    expect(frame.get_by_text("Signed in as")).to_contain_text("Ingrid")
+    expect(frame.locator("#visit-rows > tr").first).to_contain_text(source)
+
 
 def test_without_frame_ancestors_the_frame_is_refused(
     tmp_path, sandbox, database_url, intranet, open_intranet
