@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from flask import Blueprint, Flask, current_app, redirect, url_for
+from flask import Blueprint, Flask, current_app, redirect, render_template, url_for
 
 from .auth.launch import ALL_SHOPS, MAX_LIFETIME_SECONDS, launch_url, mint
 from .config import demo_secret
@@ -138,6 +138,14 @@ def outage_banner() -> dict[str, Any]:
         return f"{until.astimezone(portal_zone()):%H:%M:%S}" if until else None
 
     return {"demo_outage": demo_outage, "demo_outage_seconds": OUTAGE_SECONDS}
+
+
+@bp.get("/demo/banner")
+def banner():
+    """The banner, asked by itself during an outage: nothing new (204) while it lasts."""
+    if outage_until(current_app.instance_path) is not None:
+        return "", 204
+    return render_template("_demo_banner.html")
 
 
 @bp.post("/demo/outage")

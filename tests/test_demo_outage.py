@@ -67,6 +67,8 @@ def test_an_outage_makes_creates_wait_and_its_end_lets_them_through(tmp_path):
     assert "Leat outage simulated until" in text(banner(page))
     assert "End the outage now" in text(banner(page))
     assert demo.outage_until(app.instance_path) is not None
+    assert banner(page)["hx-trigger"] == "every 5s"  # the banner asks whether it is over
+    assert browser.get("/demo/banner", headers=HTMX).status_code == 204  # not yet
 
     created = post_visit(browser, **VISIT)
     row = soup(created).select_one("tr.visit-row")
@@ -85,6 +87,10 @@ def test_an_outage_makes_creates_wait_and_its_end_lets_them_through(tmp_path):
     assert off.status_code == 303
     assert demo.outage_until(app.instance_path) is None
     assert "Simulate a Leat outage" in text(banner(browser.get("/visits")))
+    over = browser.get("/demo/banner", headers=HTMX)
+    assert over.status_code == 200
+    assert "Simulate a Leat outage" in text(banner(over))
+    assert banner(over).get("hx-trigger") is None
     with app.app_context():
         assert pause.current() is None  # the end of the outage lifts the queue's pause
         db.session.execute(db.text("update visit_records set next_attempt_at = null"))

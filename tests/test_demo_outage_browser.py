@@ -78,5 +78,7 @@ def test_a_visit_recorded_during_an_outage_is_delivered_while_the_manager_watche
         expect(row).not_to_contain_text("Pending")
         expect(page.locator("#queue-status")).not_to_contain_text("waits for Leat")
         expect(page.locator("#announcer")).to_contain_text("is now in Leat")
+        # The banner, too, says the outage is over.
+        expect(banner.get_by_role("button", name="Simulate a Leat outage")).to_be_visible()
         assert page.evaluate("window.stillTheSamePage") is True  # no reload
     assert page.errors == []
