@@ -4,7 +4,8 @@ portal checks the signature and trusts exactly that.
 A launch token is a JWT (HS256, shared secret ``PORTAL_LAUNCH_SECRET``) with
 ``sub`` (the manager, e.g. an e-mail address), ``name``, ``shops`` (Leat shop uuids,
 or ``["*"]`` for all), ``iat``, ``exp`` (at most 10 minutes later) and ``jti`` (used once),
-and ``aud`` / ``iss`` when the portal is configured to expect them.
+and ``aud`` / ``iss`` when the portal is configured to expect them; optionally ``locale``,
+the manager's language (used only when the portal has it, see portal/i18n.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import jwt
+from flask_babel import lazy_gettext as _l
+
+from ..i18n import supported
 
 ALGORITHM = "HS256"
 MAX_LIFETIME_SECONDS = 600
@@ -36,10 +40,10 @@ class LaunchRefused(Exception):
     to do, never which check failed on a forged token.
     """
 
-    def __init__(self, reason: str, public: str = "This sign-in link is not valid.") -> None:
+    def __init__(self, reason: str, public: str | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
-        self.public = public
+        self.public = public or _l("This sign-in link is not valid.")
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,8 @@ class Launch:
     shops: tuple[str, ...]
     jti: str
     expires_at: int
+    # The manager's language when the link names one the portal has, else None.
+    locale: str | None = None
 
     @property
     def accepted_until(self) -> int:
@@ -82,7 +88,8 @@ def verify(
         )
     except jwt.ExpiredSignatureError:
         raise LaunchRefused(
-            "expired", "This sign-in link has expired. Open the portal again from your intranet."
+            "expired",
+            _l("This sign-in link has expired. Open the portal again from your intranet."),
         ) from None
     except jwt.ImmatureSignatureError:
         raise LaunchRefused("issued in the future") from None
@@ -115,6 +122,9 @@ def verify(
         jti=jti,
         # Rounded up: a fractional exp must not be forgotten before verify() stops accepting it.
         expires_at=math.ceil(exp),
+        # Optional, and never a reason to refuse a link: an unknown language falls
+        # through to the browser's.
+        locale=supported(claims.get("locale")),
     )
 
 
@@ -156,6 +166,7 @@ def mint(
     now: float | None = None,
     audience: str | None = None,
     issuer: str | None = None,
+    locale: str | None = None,
 ) -> str:
     """A launch token, as an intranet makes one (the portal's CLI and tests use it)."""
     issued = int(time.time() if now is None else now)
@@ -171,6 +182,8 @@ def mint(
         claims["aud"] = audience
     if issuer:
         claims["iss"] = issuer
+    if locale:
+        claims["locale"] = locale
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 

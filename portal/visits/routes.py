@@ -23,6 +23,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask_babel import gettext as _
 
 from ..auth import current_manager
 from ..htmx import is_partial
@@ -302,8 +303,9 @@ def load_shops():
             g.shops, g.shops_problem = current_manager().visible(service.shops()), None
         except LeatError as exc:
             g.shops = []
-            g.shops_problem = "The list of shops could not be loaded. " + reason_text(
-                Reason.of(exc)
+            g.shops_problem = _(
+                "The list of shops could not be loaded. %(reason)s",
+                reason=reason_text(Reason.of(exc)),
             )
     return g.shops, g.shops_problem
 

@@ -12,7 +12,8 @@ more than about 60 % miss.
 
 A confirmed row's markup depends only on its record (whose ``updated_at`` moves with
 every change, whoever makes it: a web request, the worker, another instance), its
-shop's name, the day (an edit made today shows its time alone) and the URL prefix.
+shop's name, the day (an edit made today shows its time alone), the URL prefix and
+the language.
 Rows waiting for Leat carry a CSRF token for Retry now, so they are always rendered
 afresh.
 """
@@ -28,6 +29,7 @@ from typing import Final
 from flask import current_app, request
 from markupsafe import Markup
 
+from ..i18n import current_language
 from ..models import Delivery
 from .forms import portal_zone
 from .service import VisitRow
@@ -76,5 +78,12 @@ def row_html(row: VisitRow) -> Markup:
         return render()
     record = row.record
     today = datetime.now(UTC).astimezone(portal_zone()).date()
-    key = (record.id, record.updated_at, row.shop_name, today, request.script_root)
+    key = (
+        record.id,
+        record.updated_at,
+        row.shop_name,
+        today,
+        request.script_root,
+        current_language(),
+    )
     return current_app.extensions[EXTENSION].get(key, render)

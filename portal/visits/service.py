@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -255,7 +256,7 @@ class VisitRow:
             or self.record.contact_email
             or (contact and contact.uuid)
             or self.record.contact_uuid
-            or "(contact)"
+            or _("(contact)")
         )
 
 

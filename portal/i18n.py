@@ -1,0 +1,129 @@
+"""Languages: which one a request is answered in, and dates, times and numbers in it.
+
+The language is, in this order: the launch link's ``locale`` claim (kept with the
+server-side session), else the browser's ``Accept-Language``, else
+``PORTAL_DEFAULT_LOCALE``. Only a language in ``SUPPORTED`` (one with a catalogue in
+``translations/``) is ever chosen; anything else falls through to the next source.
+
+Strings are marked with Flask-Babel's ``gettext`` (``_``) where they are used, or
+``lazy_gettext`` (``_l``) where they are defined at import time (form labels, the
+error pages' words). Catalogues: ``translations/<lang>/LC_MESSAGES/messages.po``, with
+the compiled ``.mo`` committed beside each (``python3 dev.py messages`` makes both,
+``tests/test_catalogues.py`` checks them).
+
+Dates and times: a page shows 50 rows, each with up to four times, so each format's
+Babel pattern is parsed once per language and kept (``_pattern``), and applied to a
+wall-clock time already in ``PORTAL_TIMEZONE``: no per-call locale or pattern parsing.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
+
+from babel import Locale
+from babel.dates import DateTimePattern, match_skeleton, parse_pattern
+from babel.numbers import format_decimal
+from flask import Flask, current_app, has_request_context, request, session
+from flask_babel import Babel, get_locale
+
+# The languages with a complete catalogue. Adding one: README, "Languages".
+SUPPORTED = ("en", "nl")
+DEFAULT_LOCALE = "en"
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
+# Where the manager's language is kept in the session (with the manager, see auth).
+SESSION_KEY = "locale"
+
+# Every date and time a manager reads, per language: 24-hour everywhere (the forms
+# take 24-hour input). A language without its own line takes CLDR's medium and long
+# date patterns, with HH:mm.
+PATTERNS = {
+    "en": {
+        "datetime": "d MMM y, HH:mm",  # 20 Nov 2026, 10:00
+        "day_clock": "d MMM, HH:mm",  # 20 Nov, 10:00
+        "clock": "HH:mm",
+        "long_day": "d MMMM y",  # 1 January 2000
+    },
+    "nl": {
+        "datetime": "d MMM y HH:mm",  # 20 nov 2026 10:00
+        "day_clock": "d MMM HH:mm",  # 20 nov 10:00
+        "clock": "HH:mm",
+        "long_day": "d MMMM y",  # 1 januari 2000
+    },
+}
+
+
+def supported(value: object) -> str | None:
+    """``value`` as a supported language ("nl", "nl-NL", "nl_BE" → "nl"), or None."""
+    if not isinstance(value, str):
+        return None
+    language = value.strip().replace("_", "-").split("-")[0].lower()
+    return language if language in SUPPORTED else None
+
+
+def select_locale() -> str:
+    """The language of this request (Flask-Babel asks once per request)."""
+    if not has_request_context():
+        return current_app.config.get("PORTAL_DEFAULT_LOCALE", DEFAULT_LOCALE)
+    chosen = supported(session.get(SESSION_KEY))
+    if chosen:
+        return chosen
+    best = request.accept_languages.best_match(SUPPORTED)
+    if best:
+        return best
+    return current_app.config.get("PORTAL_DEFAULT_LOCALE", DEFAULT_LOCALE)
+
+
+def current_language() -> str:
+    """The request's language as ``<html lang>`` takes it ("en", "nl")."""
+    return str(get_locale() or DEFAULT_LOCALE)
+
+
+@lru_cache(maxsize=64)
+def _locale(language: str) -> Locale:
+    return Locale.parse(language)
+
+
+@lru_cache(maxsize=64)
+def _pattern(language: str, kind: str) -> DateTimePattern:
+    own = PATTERNS.get(language)
+    if own is not None:
+        return parse_pattern(own[kind])
+    locale = _locale(language)
+    medium, long = locale.date_formats["medium"].pattern, locale.date_formats["long"].pattern
+    skeletons = locale.datetime_skeletons
+    short_day = match_skeleton("MMMd", skeletons)
+    fallback = {
+        "datetime": f"{medium} HH:mm",
+        "day_clock": f"{skeletons[short_day].pattern if short_day else medium} HH:mm",
+        "clock": "HH:mm",
+        "long_day": long,
+    }
+    return parse_pattern(fallback[kind])
+
+
+def format_wall(wall: datetime | date, kind: str) -> str:
+    """A wall-clock time (already in the portal's zone) or a day, as the request's
+    language writes it: ``kind`` is one of PATTERNS' keys."""
+    language = current_language()
+    return _pattern(language, kind).apply(wall, _locale(language))
+
+
+def format_count(number: int) -> str:
+    """A whole number with the language's grouping (1,234 or 1.234)."""
+    return format_decimal(number, locale=_locale(current_language()))
+
+
+def init_app(app: Flask) -> None:
+    Babel(
+        app,
+        locale_selector=select_locale,
+        default_locale=app.config.get("PORTAL_DEFAULT_LOCALE", DEFAULT_LOCALE),
+        default_translation_directories=str(TRANSLATIONS),
+    )
+    # {% trans %} blocks lose their line breaks and indentation, as extraction does
+    # (babel.cfg: trimmed).
+    app.jinja_env.policies["ext.i18n.trimmed"] = True
+    app.add_template_global(current_language, "current_language")
+    app.add_template_filter(format_count, "count")
