@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FOLDER = ROOT / "translations"
 TEMPLATE = FOLDER / "messages.pot"
 SOURCES = ("portal", "templates")
-KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None}
+KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "N_": None}
 # English is the language of the msgids: its catalogue may leave every msgstr empty.
 SOURCE_LANGUAGE = "en"
 # Fixed header dates: the files change only when their messages do.

@@ -20,15 +20,13 @@ import traceback
 from dataclasses import dataclass
 
 from flask import Flask, Response, current_app, make_response, render_template, request
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .auth.routes import demo_link
 from .htmx import is_partial
-from .i18n import current_language
+from .i18n import _, _l, current_language
 
 # The element in base.html that every htmx error answer replaces the content of.
 MESSAGE_AREA = "#alerts"
@@ -45,7 +43,7 @@ class Explanation:
     shown as a link to the visits page.
     """
 
-    # Lazy strings (flask_babel.lazy_gettext): said in the language of the request.
+    # Lazy strings (i18n.lazy_gettext): said in the language of the request.
     title: str
     message: str
     reload: str | None = None

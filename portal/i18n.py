@@ -21,12 +21,15 @@ from __future__ import annotations
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
+from weakref import WeakKeyDictionary
 
 from babel import Locale
 from babel.dates import DateTimePattern, match_skeleton, parse_pattern
 from babel.numbers import format_decimal
-from flask import Flask, current_app, has_request_context, request, session
-from flask_babel import Babel, get_locale
+from babel.support import NullTranslations
+from flask import Flask, current_app, g, has_app_context, has_request_context, request, session
+from flask_babel import Babel, get_locale, get_translations
+from flask_babel.speaklater import LazyString
 
 # The languages with a complete catalogue. Adding one: README, "Languages".
 SUPPORTED = ("en", "nl")
@@ -106,13 +109,88 @@ def _pattern(language: str, kind: str) -> DateTimePattern:
 def format_wall(wall: datetime | date, kind: str) -> str:
     """A wall-clock time (already in the portal's zone) or a day, as the request's
     language writes it: ``kind`` is one of PATTERNS' keys."""
-    language = current_language()
+    return _formatted(current_language(), kind, wall)
+
+
+@lru_cache(maxsize=4096)
+def _formatted(language: str, kind: str, wall: datetime | date) -> str:
+    # A page shows the same few hundred times again and again (each row's start, end
+    # and creation): each is formatted once.
     return _pattern(language, kind).apply(wall, _locale(language))
 
 
 def format_count(number: int) -> str:
     """A whole number with the language's grouping (1,234 or 1.234)."""
     return format_decimal(number, locale=_locale(current_language()))
+
+
+def translations():
+    """The request's catalogue, looked up once per request: a page of 50 rows asks for
+    about a thousand strings, and Flask-Babel's own lookup (several context look-ups
+    a string) made the page twice as dear (bench/page_cost.py, README "Languages")."""
+    try:
+        return g._portal_translations
+    except AttributeError:
+        pass
+    except RuntimeError:  # no app context (a script, a test without one)
+        return NullTranslations()
+    found = get_translations() if has_app_context() else NullTranslations()
+    g._portal_translations = found
+    return found
+
+
+def N_(string: str) -> str:  # gettext's name for "mark now, translate later"
+    """Marks a string for extraction (babel.cfg's keywords); ``Words`` translates it."""
+    return string
+
+
+class Words:
+    """A template's fixed words, translated once per catalogue rather than once per use:
+    a row of the page is rendered 50 times a page, each with about ten words. Mark the
+    strings with ``N_``; calling the table gives ``{name: translated}``."""
+
+    def __init__(self, **strings: str) -> None:
+        self._strings = strings
+        self._translated: WeakKeyDictionary = WeakKeyDictionary()
+
+    def __call__(self) -> dict[str, str]:
+        catalogue = translations()
+        done = self._translated.get(catalogue)
+        if done is None:
+            done = {name: catalogue.ugettext(text) for name, text in self._strings.items()}
+            self._translated[catalogue] = done
+        return done
+
+
+def gettext(string: str, **variables) -> str:
+    """The string in the request's language (``_`` in the portal's modules), with its
+    ``%(name)s`` placeholders filled. As Flask-Babel's, through ``translations``."""
+    translated = translations().ugettext(string)
+    return translated % variables if variables else translated
+
+
+def ngettext(singular: str, plural: str, num: int, **variables) -> str:
+    """The form for ``num`` in the request's language; ``%(num)d`` is the number."""
+    variables.setdefault("num", num)
+    return translations().ungettext(singular, plural, num) % variables
+
+
+def lazy_gettext(string: str, **variables) -> LazyString:
+    """``gettext`` when the string is used, not when it is defined (``_l``: form labels,
+    the error pages' words, anything made at import time)."""
+    return LazyString(gettext, string, **variables)
+
+
+_ = gettext
+_l = lazy_gettext
+
+
+def _template_gettext(string: str) -> str:
+    return translations().ugettext(string)
+
+
+def _template_ngettext(singular: str, plural: str, number: int) -> str:
+    return translations().ungettext(singular, plural, number)
 
 
 def init_app(app: Flask) -> None:
@@ -125,5 +203,10 @@ def init_app(app: Flask) -> None:
     # {% trans %} blocks lose their line breaks and indentation, as extraction does
     # (babel.cfg: trimmed).
     app.jinja_env.policies["ext.i18n.trimmed"] = True
+    # The templates' _(), gettext() and ngettext(): as Flask-Babel's, with one look-up
+    # of the catalogue a request (``translations``).
+    app.jinja_env.install_gettext_callables(
+        gettext=_template_gettext, ngettext=_template_ngettext, newstyle=True
+    )
     app.add_template_global(current_language, "current_language")
     app.add_template_filter(format_count, "count")

@@ -18,9 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import jwt
-from flask_babel import lazy_gettext as _l
 
-from ..i18n import supported
+from ..i18n import _l, supported
 
 ALGORITHM = "HS256"
 MAX_LIFETIME_SECONDS = 600

@@ -5,15 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask import Flask
-from flask_babel import gettext as _
-from flask_babel import ngettext
 
-from ..i18n import format_wall
+from ..i18n import _, format_wall, ngettext
 from .forms import portal_zone
 from .history import bp as history_bp
 from .routes import bp
 from .row_cache import EXTENSION as ROW_CACHE
-from .row_cache import RowCache, row_html
+from .row_cache import ROW_WORDS, RowCache, row_html
 from .service import ShopCache
 from .times import to_wall
 from .wording import pause_reason, reason_text
@@ -57,6 +55,7 @@ def init_app(app: Flask) -> None:
     app.extensions["shop_cache"] = ShopCache()
     app.extensions[ROW_CACHE] = RowCache()
     app.add_template_global(row_html, "row_html")
+    app.add_template_global(ROW_WORDS, "row_words")
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(local_clock, "local_clock")
     app.add_template_filter(reason_text, "reason_text")

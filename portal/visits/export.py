@@ -12,8 +12,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask_babel import lazy_gettext as _l
-
+from ..i18n import _l
 from ..models import Delivery, VisitRecord
 from .service import row_for
 

@@ -23,10 +23,10 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from flask_babel import gettext as _
 
 from ..auth import current_manager
 from ..htmx import is_partial
+from ..i18n import _
 from ..leat import LeatError
 from ..models import Delivery
 from . import export, queries, service

@@ -8,12 +8,10 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime, time, timedelta
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from wtforms import DateField, Form, SearchField, SelectField
 from wtforms.validators import Length, Optional, ValidationError
 
-from ..i18n import format_wall
+from ..i18n import _, _l, format_wall
 from .forms import MAX_TEXT, portal_zone
 from .queries import Order, VisitFilter
 

@@ -14,12 +14,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from flask import current_app
-from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..auth import Manager
 from ..database import db
+from ..i18n import _
 from ..leat import EDITABLE_VISIT_FIELDS, Contact, Shop, Visit
 from ..leat.binding import leat
 from ..models import ChangeKind, Delivery, PendingChange, VisitRecord, utcnow

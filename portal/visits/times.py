@@ -15,9 +15,7 @@ import re
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
-from flask_babel import gettext as _
-
-from ..i18n import format_wall
+from ..i18n import _, format_wall
 
 # A time of day, 24-hour: 14:30, 1430, 14.30 (as the Dutch write it), 9:05, 905, or a
 # bare hour (9, 14). The same text is the input's ``pattern``, so the browser marks

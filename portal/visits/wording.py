@@ -11,9 +11,7 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-
+from ..i18n import _, _l
 from ..leat import ErrorKind
 from .outcome import Note, Outcome, PortalReason, Reason, Result, reason_kind
 from .service import VisitRow
