@@ -192,7 +192,11 @@ class CreateVisitForm(VisitFieldsForm):
         ],
     )
     create_contact = BooleanField(_l("Create the contact if new"))
-    shop = SelectField(_l("Shop"), validators=[InputRequired(_l("Choose the shop of the visit."))])
+    shop = SelectField(
+        _l("Shop"),
+        validators=[InputRequired(_l("Choose the shop of the visit."))],
+        invalid_choice_message=_l("Choose one of your shops."),
+    )
     # One key per filled-in form: the same form sent twice makes one visit.
     submission_key = HiddenField()
     submit = SubmitField(_l("Create visit"))

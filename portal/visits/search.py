@@ -69,7 +69,12 @@ class FindVisitsForm(Form):
         _l("From"), validators=[Optional(), _within_range], name="from", id="find-from"
     )
     starts_to = DayField(_l("To"), validators=[Optional(), _within_range], name="to", id="find-to")
-    order = SelectField(_l("Newest first by"), default=Order.START.value, id="find-order")
+    order = SelectField(
+        _l("Newest first by"),
+        default=Order.START.value,
+        id="find-order",
+        invalid_choice_message=_l("Choose one of the orders offered."),
+    )
 
     def __init__(self, formdata, *, shops=()):
         super().__init__(formdata)
