@@ -243,9 +243,9 @@ def test_every_page_state_shows_only_marked_words_and_data(app, sandbox, data):
     states["expired page (htmx)"] = client.put(
         f"/visits/{key}", data={"csrf_token": "stale"}, headers=HTMX
     ).text
-    states["another manager's visit"] = signed_in(app, seed.SHOP_WEBSHOP, name="Anna").get(
-        f"/visits/{key}/edit", headers=HTMX
-    ).text
+    states["another manager's visit"] = (
+        signed_in(app, seed.SHOP_WEBSHOP, name="Anna").get(f"/visits/{key}/edit", headers=HTMX).text
+    )
 
     signed_out = client.post("/sign-out", data={"csrf_token": csrf_token(client)})
     states["signed out"] = client.get(signed_out.headers["Location"]).text
