@@ -25,6 +25,7 @@ from bs4 import BeautifulSoup
 from error_triggers import with_failing_routes
 from helpers import (
     HTMX,
+    LAUNCH_SECRET,
     all_records,
     csrf_token,
     deliver_waiting,
@@ -36,6 +37,7 @@ from helpers import (
     soup,
 )
 
+from portal.auth.launch import mint
 from portal.catalogues import extract
 from portal.database import db
 from portal.leat_sandbox import MAINTENANCE_PAGE, Fault, seed
@@ -143,6 +145,12 @@ def test_every_page_state_shows_only_marked_words_and_data(app, sandbox, data):
     anonymous = app.test_client()
     states["sign-in page"] = anonymous.get("/visits").text
     states["refused sign-in"] = anonymous.get("/launch?token=not-a-token").text
+    link = launch_path()
+    assert anonymous.get(link).status_code == 303
+    states["sign-in link used twice"] = app.test_client().get(link).text
+    states["expired sign-in link"] = anonymous.get(
+        "/launch?token=" + mint(LAUNCH_SECRET, manager_id="a", name="A", shops=["*"], now=1)
+    ).text
     states["session ended (htmx)"] = anonymous.get("/visits", headers=HTMX).text
 
     client = signed_in(app)

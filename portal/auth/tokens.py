@@ -9,6 +9,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
 from ..database import db
+from ..i18n import _l
 from ..models import UsedLaunchToken
 from .launch import Launch, LaunchRefused
 
@@ -30,5 +31,7 @@ def spend(launch: Launch) -> None:
         db.session.rollback()
         raise LaunchRefused(
             "jti already used",
-            "This sign-in link has already been used. Open the portal again from your intranet.",
+            _l(
+                "This sign-in link has already been used. Open the portal again from your intranet."
+            ),
         ) from None
