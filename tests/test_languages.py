@@ -207,3 +207,15 @@ def test_a_session_keeps_its_language_for_its_htmx_answers(dutch):
         "/visits", data={"csrf_token": token, "contact": ""}, headers={**HTMX, **ENGLISH}
     )
     assert "Vul het e-mailadres" in error_under(answer, "contact")
+
+
+def test_a_cached_row_is_kept_per_language(app):
+    english = launched(app)
+    post_visit(english, contact=seed.CONTACT_ANNA, shop=seed.SHOP_AMSTERDAM)
+    buttons = soup(english.get("/visits")).select("#visit-rows button.edit")
+    assert [button.get_text() for button in buttons] == ["Edit"]  # now in the row cache
+    dutch_rows = soup(launched(app, locale="nl").get("/visits")).select("#visit-rows button.edit")
+    assert [button.get_text() for button in dutch_rows] == ["Wijzigen"]
+    assert [b.get_text() for b in soup(english.get("/visits")).select("#visit-rows .edit")] == [
+        "Edit"
+    ]
