@@ -4,6 +4,7 @@
     python3 dev.py serve   # virtualenv, install, migrations, then the portal in demo mode
     python3 dev.py serve --port 8123   # the same on another port (gunicorn's own options follow)
     python3 dev.py test    # virtualenv, install, then ruff and the whole test suite
+    python3 dev.py messages   # extract the strings, update every catalogue, compile them
 
 Both create ``.venv/`` on first use and reinstall only when pyproject.toml changes.
 """
@@ -42,6 +43,8 @@ def main(argv: list[str]) -> int:
         return serve(rest)
     if command == "test":
         return test(rest)
+    if command == "messages":
+        return messages(rest)
     print(__doc__.strip(), file=sys.stderr)
     return 2
 
@@ -113,6 +116,14 @@ def test(extra: list[str]) -> int:
     run([BIN / "ruff", "check", "."])
     run([BIN / "ruff", "format", "--check", "."])
     return subprocess.call([BIN / "python", "-m", "pytest", *extra], cwd=ROOT)
+
+
+def messages(extra: list[str]) -> int:
+    """Extract every marked string, update each language's catalogue (new strings come
+    in empty: translate them) and compile it (portal/catalogues.py; README, "Languages")."""
+    ensure_installed()
+    run([BIN / "python", "-m", "portal.catalogues", "update", *extra])
+    return 0
 
 
 def ensure_installed() -> None:

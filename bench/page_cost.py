@@ -82,7 +82,7 @@ def portal(folder: Path):
     env.update(
         DATABASE_URL=database,
         LEAT_API_TOKEN="unused",
-        SECRET_KEY="unused",
+        SECRET_KEY="unused-secret-key-at-least-32-characters",
         PORTAL_LAUNCH_SECRET="unused-but-at-least-32-characters-long",
     )
     migrate = [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"]
@@ -93,6 +93,8 @@ def portal(folder: Path):
             "SQLALCHEMY_DATABASE_URI": database,
             "PORTAL_DEMO": True,
             "LEAT_API_TOKEN": "",
+            # 50 creates in a few seconds: over the default write limit per manager.
+            "PORTAL_RATE_LIMIT_WRITES": "1000/minute",
         }
     )
     # Fetched once at warm-up, then never again: no timed load waits for Leat.

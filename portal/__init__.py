@@ -52,8 +52,19 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.setdefault("COMPRESS_BR_LEVEL", 4)
     Compress(app)
 
-    from . import auth, errors, health, observability, ratelimit, security, static_assets, visits
+    from . import (
+        auth,
+        errors,
+        health,
+        i18n,
+        observability,
+        ratelimit,
+        security,
+        static_assets,
+        visits,
+    )
 
+    i18n.init_app(app)
     observability.init_app(app)
     errors.init_app(app)
 

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from limits import parse_many
 
+from .i18n import DEFAULT_LOCALE, SUPPORTED
 from .leat.client import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, worst_case_call_seconds
 
 DEFAULT_LEAT_BASE_URL = "https://api.piggy.eu"
@@ -79,6 +80,8 @@ def from_environ(environ: Mapping[str, str], instance_path: str | os.PathLike) -
         "SECRET_KEY": environ.get("SECRET_KEY", ""),
         "SQLALCHEMY_DATABASE_URI": database_url(environ.get("DATABASE_URL", ""), instance),
         "PORTAL_TIMEZONE": environ.get("PORTAL_TIMEZONE", "") or DEFAULT_TIMEZONE,
+        # The language when neither the launch link nor the browser names a supported one.
+        "PORTAL_DEFAULT_LOCALE": environ.get("PORTAL_DEFAULT_LOCALE", "") or DEFAULT_LOCALE,
         "LEAT_SANDBOX_DATABASE": str(instance / "leat-sandbox.sqlite3"),
         # As many pooled Leat connections as a worker has threads (gunicorn.conf.py).
         "LEAT_POOL_SIZE": _positive_int(environ, "GUNICORN_THREADS", DEFAULT_THREADS),
@@ -153,6 +156,11 @@ def check(config: Mapping[str, Any]) -> None:
             f"PORTAL_TIMEZONE={config['PORTAL_TIMEZONE']!r} is not a time zone name "
             "such as Europe/Amsterdam"
         ) from None
+    if config.get("PORTAL_DEFAULT_LOCALE", DEFAULT_LOCALE) not in SUPPORTED:
+        raise ConfigError(
+            f"PORTAL_DEFAULT_LOCALE={config['PORTAL_DEFAULT_LOCALE']!r} is not a language "
+            f"the portal has: use one of {', '.join(SUPPORTED)}"
+        )
 
 
 def _check_secrets(config: Mapping[str, Any]) -> None:

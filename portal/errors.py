@@ -26,6 +26,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .auth.routes import demo_link
 from .htmx import is_partial
+from .i18n import _, _l, current_language
 
 # The element in base.html that every htmx error answer replaces the content of.
 MESSAGE_AREA = "#alerts"
@@ -42,77 +43,99 @@ class Explanation:
     shown as a link to the visits page.
     """
 
+    # Lazy strings (i18n.lazy_gettext): said in the language of the request.
     title: str
     message: str
     reload: str | None = None
 
 
-TRY_AGAIN = "Reload the page and try again."
+TRY_AGAIN = _l("Reload the page and try again.")
 
 PAGE_EXPIRED = Explanation(
-    "This page has expired", "This page has expired, so nothing was saved.", TRY_AGAIN
+    _l("This page has expired"), _l("This page has expired, so nothing was saved."), TRY_AGAIN
 )
 # Said where the manager was typing: sending them away would lose what they typed.
 SESSION_ENDED = Explanation(
-    "Your session has ended",
-    "Your session has ended, so this was not saved. Open the portal again from your "
-    "intranet to continue; what you typed stays on this page until you leave it.",
+    _l("Your session has ended"),
+    _l(
+        "Your session has ended, so this was not saved. Open the portal again from your "
+        "intranet to continue; what you typed stays on this page until you leave it."
+    ),
 )
 SOMETHING_WENT_WRONG = Explanation(
-    "Something went wrong",
-    "Something went wrong in the portal, so this may not have been done.",
-    "Reload the page to see what was saved before you try again.",
+    _l("Something went wrong"),
+    _l("Something went wrong in the portal, so this may not have been done."),
+    _l("Reload the page to see what was saved before you try again."),
 )
 
 EXPLANATIONS = {
     400: Explanation(
-        "The request was not understood",
-        "The portal could not understand what this page sent, so nothing was saved.",
+        _l("The request was not understood"),
+        _l("The portal could not understand what this page sent, so nothing was saved."),
         TRY_AGAIN,
     ),
     401: SESSION_ENDED,
     403: Explanation(
-        "Not one of your shops",
-        "You may not do this for that shop, so nothing was saved. "
-        "If you should be able to, ask your administrator.",
+        _l("Not one of your shops"),
+        _l(
+            "You may not do this for that shop, so nothing was saved. "
+            "If you should be able to, ask your administrator."
+        ),
     ),
     404: Explanation(
-        "Not found",
-        "This visit or page does not exist (any more), or it belongs to a shop that is not yours.",
-        "Reload the page to see your visits as they are now.",
+        _l("Not found"),
+        _l(
+            "This visit or page does not exist (any more), or it belongs to a shop "
+            "that is not yours."
+        ),
+        _l("Reload the page to see your visits as they are now."),
     ),
     405: Explanation(
-        "Not possible here", "The portal cannot do this here, so nothing was changed.", TRY_AGAIN
+        _l("Not possible here"),
+        _l("The portal cannot do this here, so nothing was changed."),
+        TRY_AGAIN,
     ),
     413: Explanation(
-        "Too much to send",
-        "What was sent is too large for the portal, so nothing was saved. "
-        "Shorten the longest text and try again.",
+        _l("Too much to send"),
+        _l(
+            "What was sent is too large for the portal, so nothing was saved. "
+            "Shorten the longest text and try again."
+        ),
     ),
     422: Explanation(
-        "Not accepted", "The portal could not accept this, so nothing was changed.", TRY_AGAIN
+        _l("Not accepted"),
+        _l("The portal could not accept this, so nothing was changed."),
+        TRY_AGAIN,
     ),
     429: Explanation(
-        "Too many requests",
-        "Too many requests reached the portal in a short time, so this was not done. "
-        "Wait a minute and try again.",
+        _l("Too many requests"),
+        _l(
+            "Too many requests reached the portal in a short time, so this was not done. "
+            "Wait a minute and try again."
+        ),
     ),
     500: SOMETHING_WENT_WRONG,
     502: Explanation(
-        "No answer from a service the portal needs",
-        "The portal did not get a proper answer from a service it needs, so this may not "
-        "have been done. If it keeps happening, tell your administrator.",
-        "Reload the page in a few minutes to see what was saved before you try again.",
+        _l("No answer from a service the portal needs"),
+        _l(
+            "The portal did not get a proper answer from a service it needs, so this may "
+            "not have been done. If it keeps happening, tell your administrator."
+        ),
+        _l("Reload the page in a few minutes to see what was saved before you try again."),
     ),
     503: Explanation(
-        "Not available just now",
-        "The portal is not available just now (maintenance or heavy use), so this may not "
-        "have been done. Try again in a few minutes.",
+        _l("Not available just now"),
+        _l(
+            "The portal is not available just now (maintenance or heavy use), so this may "
+            "not have been done. Try again in a few minutes."
+        ),
     ),
 }
 # Statuses the portal does not produce itself today, by their class.
 OTHER_REFUSAL = Explanation(
-    "This could not be done", "The portal could not do this, so nothing was changed.", TRY_AGAIN
+    _l("This could not be done"),
+    _l("The portal could not do this, so nothing was changed."),
+    TRY_AGAIN,
 )
 
 
@@ -177,20 +200,27 @@ def _answer(error: HTTPException) -> Response:
 def _bare_answer(error: HTTPException) -> Response:
     explanation = explain(error)
     headers = _kept_headers(error)
-    words = escape(explanation.message)
+    words = escape(str(explanation.message))
     if explanation.reload:
-        words += " " + escape(explanation.reload)
+        words += " " + escape(str(explanation.reload))
     if is_partial():
         headers += [("HX-Retarget", MESSAGE_AREA), ("HX-Reswap", "innerHTML")]
         body = f'<p class="alert" tabindex="-1" autofocus>{words}</p>'
     else:
         body = (
-            '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-            f"<title>{escape(explanation.title)} · Leat visits portal</title></head>"
-            f"<body><main><h1>{escape(explanation.title)}</h1><p>{words}</p>"
-            '<p><a href="/visits">Go to your visits</a></p></main></body></html>'
+            f'<!doctype html><html lang="{escape(_language())}"><head><meta charset="utf-8">'
+            f"<title>{escape(str(explanation.title))} · {escape(_('Leat visits portal'))}"
+            f"</title></head><body><main><h1>{escape(str(explanation.title))}</h1><p>{words}</p>"
+            f'<p><a href="/visits">{escape(_("Go to your visits"))}</a></p></main></body></html>'
         )
     return _response(body, error, headers)
+
+
+def _language() -> str:
+    try:
+        return current_language()
+    except Exception:  # the bare answer must come whatever failed
+        return "en"
 
 
 def _kept_headers(error: HTTPException) -> list[tuple[str, str]]:

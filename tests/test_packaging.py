@@ -11,7 +11,7 @@ from helpers import ROOT
 
 
 @pytest.mark.slow  # pip builds the wheel in a process of its own: 1.5 s to over 2 s
-def test_the_wheel_ships_templates_static_files_and_migrations(tmp_path):
+def test_the_wheel_ships_templates_static_files_catalogues_and_migrations(tmp_path):
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(tmp_path), "."],
         cwd=ROOT,
@@ -30,5 +30,8 @@ def test_the_wheel_ships_templates_static_files_and_migrations(tmp_path):
         "templates/base.html",
         "static/css/portal.css",
         "static/vendor/htmx-4.0.1/htmx.min.js",
+        # The compiled catalogues the portal reads (portal/i18n.py).
+        "translations/nl/LC_MESSAGES/messages.mo",
+        "translations/en/LC_MESSAGES/messages.mo",
     } <= names
     assert not any(name.startswith("tests/") for name in names)

@@ -353,7 +353,7 @@ def test_backs_request_for_a_pushed_address_gets_the_whole_page(client, three_vi
         ({"to": "9999-12-31"}, "between"),
         ({"from": "2026-05-02", "to": "2026-05-01"}, "before"),
         ({"q": "x" * 10_000}, "at most 255 characters"),
-        ({"order": "sideways"}, "Not a valid choice"),
+        ({"order": "sideways"}, "Choose one of the orders offered"),
         ({"shop": "not-a-shop"}, "Choose one of your shops"),
         ({"shop": "\x00"}, "Choose one of your shops"),
     ],

@@ -159,7 +159,7 @@ def test_an_unknown_contact_uuid_is_leats_55031_under_contact(client):
         ({"contact": "anna"}, "contact", "e-mail address or their Leat contact UUID"),
         ({"contact": "anna@"}, "contact", "not valid"),
         ({"shop": ""}, "shop", "Choose the shop"),
-        ({"shop": "not-a-shop"}, "shop", "Not a valid choice"),
+        ({"shop": "not-a-shop"}, "shop", "Choose one of your shops"),
         ({"ends_at": "09:00"}, "ends_at", "after the start"),
         ({"ends_at": "10:00"}, "ends_at", "after the start"),
         ({"starts_at": "yesterday"}, "starts_at", "Enter the time as hours and minutes"),

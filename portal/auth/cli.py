@@ -15,8 +15,9 @@ from .launch import ALL_SHOPS, MAX_LIFETIME_SECONDS, launch_url, mint
 @click.option("--shop", "shops", multiple=True, help="A Leat shop uuid (repeat for more).")
 @click.option("--all-shops", is_flag=True, help="Every shop, now and later.")
 @click.option("--base-url", default="http://127.0.0.1:8000", show_default=True)
+@click.option("--locale", help="The manager's language (en, nl); default: the browser's.")
 @with_appcontext
-def launch_link(manager_id, name, shops, all_shops, base_url):
+def launch_link(manager_id, name, shops, all_shops, base_url, locale):
     """Print a launch link, valid once and for the next 10 minutes."""
     if bool(shops) == all_shops:
         raise click.UsageError("Give either --shop UUID (one or more) or --all-shops.")
@@ -29,5 +30,6 @@ def launch_link(manager_id, name, shops, all_shops, base_url):
         # What this portal checks, so the link works wherever the CLI runs.
         audience=current_app.config["PORTAL_LAUNCH_AUDIENCE"],
         issuer=current_app.config["PORTAL_LAUNCH_ISSUER"],
+        locale=locale,
     )
     click.echo(launch_url(base_url, token))

@@ -4,7 +4,8 @@ portal checks the signature and trusts exactly that.
 A launch token is a JWT (HS256, shared secret ``PORTAL_LAUNCH_SECRET``) with
 ``sub`` (the manager, e.g. an e-mail address), ``name``, ``shops`` (Leat shop uuids,
 or ``["*"]`` for all), ``iat``, ``exp`` (at most 10 minutes later) and ``jti`` (used once),
-and ``aud`` / ``iss`` when the portal is configured to expect them.
+and ``aud`` / ``iss`` when the portal is configured to expect them; optionally ``locale``,
+the manager's language (used only when the portal has it, see portal/i18n.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import jwt
+
+from ..i18n import _l, supported
 
 ALGORITHM = "HS256"
 MAX_LIFETIME_SECONDS = 600
@@ -41,10 +44,10 @@ class LaunchRefused(Exception):
     to do, never which check failed on a forged token.
     """
 
-    def __init__(self, reason: str, public: str = "This sign-in link is not valid.") -> None:
+    def __init__(self, reason: str, public: str | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
-        self.public = public
+        self.public = public or _l("This sign-in link is not valid.")
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,8 @@ class Launch:
     shops: tuple[str, ...]
     jti: str
     expires_at: int
+    # The manager's language when the link names one the portal has, else None.
+    locale: str | None = None
 
     @property
     def accepted_until(self) -> int:
@@ -94,7 +99,7 @@ def verify(
             leeway=LEEWAY_SECONDS,
         )
     except jwt.ExpiredSignatureError:
-        raise LaunchRefused(EXPIRED, "This sign-in link has expired.") from None
+        raise LaunchRefused(EXPIRED, _l("This sign-in link has expired.")) from None
     except jwt.ImmatureSignatureError:
         raise LaunchRefused("issued in the future") from None
     except jwt.MissingRequiredClaimError as exc:
@@ -126,6 +131,9 @@ def verify(
         jti=jti,
         # Rounded up: a fractional exp must not be forgotten before verify() stops accepting it.
         expires_at=math.ceil(exp),
+        # Optional, and never a reason to refuse a link: an unknown language falls
+        # through to the browser's.
+        locale=supported(claims.get("locale")),
     )
 
 
@@ -167,6 +175,7 @@ def mint(
     now: float | None = None,
     audience: str | None = None,
     issuer: str | None = None,
+    locale: str | None = None,
 ) -> str:
     """A launch token, as an intranet makes one (the portal's CLI and tests use it)."""
     issued = int(time.time() if now is None else now)
@@ -182,6 +191,8 @@ def mint(
         claims["aud"] = audience
     if issuer:
         claims["iss"] = issuer
+    if locale:
+        claims["locale"] = locale
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 

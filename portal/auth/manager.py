@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from flask import g, session
 
+from ..i18n import SESSION_KEY as LOCALE_KEY
 from . import sessions
 from .launch import ALL_SHOPS, Launch
 
@@ -35,6 +36,9 @@ def sign_in(launch: Launch) -> Manager:
     # A new session (and a new cookie key) for a new sign-in: nothing carries over.
     sessions.start(session, manager.id)
     session[SESSION_KEY] = {"id": manager.id, "name": manager.name, "shops": list(manager.shops)}
+    if launch.locale:
+        # Kept with the session (server-side), asked by portal/i18n.py on every request.
+        session[LOCALE_KEY] = launch.locale
     g.manager = manager
     return manager
 

@@ -9,6 +9,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
 from ..database import db
+from ..i18n import _l
 from ..models import UsedLaunchToken
 from .launch import USED, Launch, LaunchRefused
 
@@ -28,4 +29,4 @@ def spend(launch: Launch) -> None:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise LaunchRefused(USED, "This sign-in link has already been used.") from None
+        raise LaunchRefused(USED, _l("This sign-in link has already been used.")) from None

@@ -6,11 +6,12 @@ from datetime import UTC, datetime
 
 from flask import Flask
 
+from ..i18n import _, format_wall, ngettext
 from .forms import portal_zone
 from .history import bp as history_bp
 from .routes import bp
 from .row_cache import EXTENSION as ROW_CACHE
-from .row_cache import RowCache, row_html
+from .row_cache import ROW_WORDS, RowCache, row_html
 from .service import ShopCache
 from .times import to_wall
 from .wording import pause_reason, reason_text
@@ -21,8 +22,7 @@ def local_time(instant: datetime | None) -> str:
     """An instant as a manager reads it: wall time in the portal's zone."""
     if instant is None:
         return ""
-    wall = to_wall(instant, portal_zone())
-    return f"{wall.day} {wall:%b %Y, %H:%M}"
+    return format_wall(to_wall(instant, portal_zone()), "datetime")
 
 
 def local_clock(instant: datetime | None) -> str:
@@ -32,22 +32,22 @@ def local_clock(instant: datetime | None) -> str:
     zone = portal_zone()
     wall = to_wall(instant, zone)
     if wall.date() == to_wall(datetime.now(UTC), zone).date():
-        return f"{wall:%H:%M}"
-    return f"{wall.day} {wall:%b, %H:%M}"
+        return format_wall(wall, "clock")
+    return format_wall(wall, "day_clock")
 
 
 def age(since: datetime | None) -> str:
     """How long ago, roughly, in words."""
     if since is None:
-        return "a moment"
+        return _("a moment")
     seconds = max(0, (datetime.now(UTC) - since).total_seconds())
     if seconds < 90:
-        return "about a minute" if seconds >= 45 else "less than a minute"
+        return _("about a minute") if seconds >= 45 else _("less than a minute")
     if seconds < 90 * 60:
-        return f"{round(seconds / 60)} minutes"
+        return ngettext("%(num)d minute", "%(num)d minutes", round(seconds / 60))
     if seconds < 36 * 3600:
-        return f"{round(seconds / 3600)} hours"
-    return f"{round(seconds / 86400)} days"
+        return ngettext("%(num)d hour", "%(num)d hours", round(seconds / 3600))
+    return ngettext("%(num)d day", "%(num)d days", round(seconds / 86400))
 
 
 def init_app(app: Flask) -> None:
@@ -55,6 +55,7 @@ def init_app(app: Flask) -> None:
     app.extensions["shop_cache"] = ShopCache()
     app.extensions[ROW_CACHE] = RowCache()
     app.add_template_global(row_html, "row_html")
+    app.add_template_global(ROW_WORDS, "row_words")
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(local_clock, "local_clock")
     app.add_template_filter(reason_text, "reason_text")

@@ -12,31 +12,33 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from ..i18n import _l
 from ..models import Delivery, VisitRecord
 from .service import row_for
 
 # Excel reads a file without it as the machine's legacy code page, not as UTF-8.
 BOM = "\ufeff"
+# What a manager reads in their spreadsheet: in their language, as the page is.
 HEADER = (
-    "Contact e-mail",
-    "Contact UUID",
-    "Shop",
-    "Starts at",
-    "Ends at",
-    "Source",
-    "External ID",
-    "State",
-    "Recorded at",
-    "Recorded by",
-    "Last edited at",
-    "Last edited by",
-    "Leat visit UUID",
+    _l("Contact e-mail"),
+    _l("Contact UUID"),
+    _l("Shop"),
+    _l("Starts at"),
+    _l("Ends at"),
+    _l("Source"),
+    _l("External ID"),
+    _l("State"),
+    _l("Recorded at"),
+    _l("Recorded by"),
+    _l("Last edited at"),
+    _l("Last edited by"),
+    _l("Leat visit UUID"),
 )
 STATES = {
-    Delivery.CONFIRMED: "Confirmed by Leat",
-    Delivery.PENDING: "Pending",
-    Delivery.ATTENTION: "Needs attention",
-    Delivery.SET_ASIDE: "Set aside",
+    Delivery.CONFIRMED: _l("Confirmed by Leat"),
+    Delivery.PENDING: _l("Pending"),
+    Delivery.ATTENTION: _l("Needs attention"),
+    Delivery.SET_ASIDE: _l("Set aside"),
 }
 # A cell that begins with one of these is a formula to a spreadsheet (OWASP's "CSV
 # injection"): a contact's e-mail or a till's external ID could run one on the
@@ -57,7 +59,7 @@ def csv_chunks(
     buffer = io.StringIO()
     writer = csv.writer(buffer)  # RFC 4180: quotes where needed, CRLF line ends
     buffer.write(BOM)
-    writer.writerow(HEADER)
+    writer.writerow([str(title) for title in HEADER])
     for count, record in enumerate(records, 1):
         writer.writerow([neutralised(cell) for cell in _cells(record, shop_names, zone)])
         if count % ROWS_PER_CHUNK == 0:
@@ -78,7 +80,7 @@ def _cells(record: VisitRecord, shop_names: dict[str, str], zone: ZoneInfo) -> l
         _local(visit.ends_at, zone),
         visit.source,
         visit.external_id,
-        STATES.get(record.status, record.status),
+        str(STATES.get(record.status, record.status)),
         _local(record.created_at, zone),
         record.created_by_name or record.created_by,
         _local(record.edited_at, zone),

@@ -20,6 +20,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
+from ..i18n import _, _l
 from ..leat import EDITABLE_VISIT_FIELDS
 from ..models import TIME_FIELDS
 from .service import NewVisit
@@ -37,6 +38,7 @@ from .times import (
 # Leat's text fields are Laravel strings: at most 255 characters (and so are the
 # portal's own columns for them).
 MAX_TEXT = 255
+TOO_LONG = _l("Enter at most %(max)d characters.")
 DEFAULT_SOURCE = "Portal"
 # The create form's one-time key as the portal makes it (uuid4().hex); anything else
 # was not made by the portal and would not fit its column.
@@ -47,7 +49,7 @@ def no_control_characters(form, field):
     """No control character in a one-line text: nobody types one, PostgreSQL refuses
     NUL in text (a 500 instead of a message), and Leat would keep the rest unseen."""
     if field.data and any(unicodedata.category(char) == "Cc" for char in field.data):
-        raise ValidationError("Remove the invisible control characters from this text.")
+        raise ValidationError(_("Remove the invisible control characters from this text."))
 
 
 def portal_zone() -> ZoneInfo:
@@ -127,11 +129,11 @@ def parse_contact(text: str) -> tuple[str, str]:
         if len(text) == 36:  # the hyphenated form Leat uses, not any hex blob
             return "uuid", str(parsed)
     if "@" not in text:
-        raise ValueError("Enter the contact's e-mail address or their Leat contact UUID.")
+        raise ValueError(_("Enter the contact's e-mail address or their Leat contact UUID."))
     try:
         address = validate_email(text, check_deliverability=False)
-    except EmailNotValidError as exc:
-        raise ValueError(f"This e-mail address is not valid: {exc}") from None
+    except EmailNotValidError:
+        raise ValueError(_("This e-mail address is not valid.")) from None
     return "email", address.normalized
 
 
@@ -139,14 +141,16 @@ class VisitFieldsForm(FlaskForm):
     """What a visit's create form and row editor share."""
 
     # One day for both times: a visit at a shop does not cross midnight.
-    date = DayField("Date", render_kw=DAY_INPUT)
-    starts_at = ClockField("Starts at", render_kw=CLOCK_INPUT)
-    ends_at = ClockField("Ends at", render_kw=CLOCK_INPUT)
+    date = DayField(_l("Date"), render_kw=DAY_INPUT)
+    starts_at = ClockField(_l("Starts at"), render_kw=CLOCK_INPUT)
+    ends_at = ClockField(_l("Ends at"), render_kw=CLOCK_INPUT)
     source = StringField(
-        "Source", validators=[Optional(), Length(max=MAX_TEXT), no_control_characters]
+        _l("Source"),
+        validators=[Optional(), Length(max=MAX_TEXT, message=TOO_LONG), no_control_characters],
     )
     external_id = StringField(
-        "External ID", validators=[Optional(), Length(max=MAX_TEXT), no_control_characters]
+        _l("External ID"),
+        validators=[Optional(), Length(max=MAX_TEXT, message=TOO_LONG), no_control_characters],
     )
 
     def validate(self, extra_validators=None):
@@ -163,7 +167,7 @@ class VisitFieldsForm(FlaskForm):
             if field.data is None or field.errors or self.date.errors:
                 continue
             if day is None:
-                self.date.errors.append("Enter the date of the visit.")
+                self.date.errors.append(_("Enter the date of the visit."))
                 continue
             try:
                 self.instants[name] = self.instant(name, day, field.data)
@@ -171,7 +175,7 @@ class VisitFieldsForm(FlaskForm):
                 field.errors.append(str(exc))
         starts_at, ends_at = self.instants["starts_at"], self.instants["ends_at"]
         if starts_at and ends_at and ends_at <= starts_at:
-            self.ends_at.errors.append("The end must be after the start.")
+            self.ends_at.errors.append(_("The end must be after the start."))
         return not (self.date.errors or self.starts_at.errors or self.ends_at.errors)
 
     def instant(self, name: str, day: date, clock: time) -> datetime:
@@ -180,25 +184,29 @@ class VisitFieldsForm(FlaskForm):
 
 class CreateVisitForm(VisitFieldsForm):
     contact = StringField(
-        "Contact",
+        _l("Contact"),
         validators=[
-            InputRequired("Enter the contact's e-mail address or Leat contact UUID."),
-            Length(max=MAX_TEXT),
+            InputRequired(_l("Enter the contact's e-mail address or Leat contact UUID.")),
+            Length(max=MAX_TEXT, message=TOO_LONG),
             no_control_characters,
         ],
     )
-    create_contact = BooleanField("Create the contact if new")
-    shop = SelectField("Shop", validators=[InputRequired("Choose the shop of the visit.")])
+    create_contact = BooleanField(_l("Create the contact if new"))
+    shop = SelectField(
+        _l("Shop"),
+        validators=[InputRequired(_l("Choose the shop of the visit."))],
+        invalid_choice_message=_l("Choose one of your shops."),
+    )
     # One key per filled-in form: the same form sent twice makes one visit.
     submission_key = HiddenField()
-    submit = SubmitField("Create visit")
+    submit = SubmitField(_l("Create visit"))
 
     def __init__(self, *args, shops=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.shop.choices = [(shop.uuid, shop.name) for shop in shops]
         if len(self.shop.choices) != 1:
             # With several shops, nothing is chosen for the manager by accident.
-            self.shop.choices.insert(0, ("", "Choose a shop…"))
+            self.shop.choices.insert(0, ("", _("Choose a shop…")))
         if self.source.data is None:
             self.source.data = DEFAULT_SOURCE
         if not self.submission_key.data:
@@ -240,7 +248,7 @@ class CreateVisitForm(VisitFieldsForm):
 
 
 class EditVisitForm(VisitFieldsForm):
-    save = SubmitField("Save")
+    save = SubmitField(_l("Save"))
 
     def __init__(self, *args, visit, **kwargs):
         zone = portal_zone()
@@ -271,7 +279,7 @@ class EditVisitForm(VisitFieldsForm):
             field = getattr(self, name)
             if getattr(self.visit, name) is not None and not field.data and not field.errors:
                 field.errors.append(
-                    "Leat cannot clear this once it is set: enter a value, or Cancel."
+                    _("Leat cannot clear this once it is set: enter a value, or Cancel.")
                 )
                 valid = False
         return valid

@@ -26,6 +26,7 @@ from flask import (
 
 from ..auth import current_manager
 from ..htmx import is_partial
+from ..i18n import _
 from ..leat import LeatError
 from ..models import Delivery
 from . import export, queries, service
@@ -322,8 +323,9 @@ def load_shops():
             g.shops, g.shops_problem = current_manager().visible(service.shops()), None
         except LeatError as exc:
             g.shops = []
-            g.shops_problem = "The list of shops could not be loaded. " + reason_text(
-                Reason.of(exc)
+            g.shops_problem = _(
+                "The list of shops could not be loaded. %(reason)s",
+                reason=reason_text(Reason.of(exc)),
             )
     return g.shops, g.shops_problem
 

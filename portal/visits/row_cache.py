@@ -12,7 +12,8 @@ more than about 60 % miss.
 
 A confirmed row's markup depends only on its record (whose ``updated_at`` moves with
 every change, whoever makes it: a web request, the worker, another instance), its
-shop's name, the day (an edit made today shows its time alone) and the URL prefix.
+shop's name, the day (an edit made today shows its time alone), the URL prefix and
+the language.
 Rows waiting for Leat carry a CSRF token for Retry now, so they are always rendered
 afresh.
 """
@@ -28,10 +29,30 @@ from typing import Final
 from flask import current_app, request
 from markupsafe import Markup
 
+from ..i18n import N_, Words, current_language
 from ..models import Delivery
 from .forms import portal_zone
 from .service import VisitRow
 
+# The row's fixed words (templates/visits/_row.html), translated once per language.
+ROW_WORDS = Words(
+    contact=N_("Contact"),
+    shop=N_("Shop"),
+    starts_at=N_("Starts at"),
+    ends_at=N_("Ends at"),
+    source=N_("Source"),
+    external_id=N_("External ID"),
+    created=N_("Created"),
+    pending=N_("Pending — not yet confirmed by Leat"),
+    attention=N_("Needs attention"),
+    set_aside=N_("Set aside — not in Leat"),
+    by=N_("by %(name)s"),
+    edited_by=N_("edited by %(name)s, %(when)s"),
+    record_again=N_("Record again"),
+    retry=N_("Retry now"),
+    put_aside=N_("Set aside"),
+    edit=N_("Edit"),
+)
 # The first ten pages of a busy chain; about 1.3 KB each, so well under a megabyte.
 ROWS_KEPT: Final = 500
 EXTENSION: Final = "visit_row_cache"
@@ -76,5 +97,12 @@ def row_html(row: VisitRow) -> Markup:
         return render()
     record = row.record
     today = datetime.now(UTC).astimezone(portal_zone()).date()
-    key = (record.id, record.updated_at, row.shop_name, today, request.script_root)
+    key = (
+        record.id,
+        record.updated_at,
+        row.shop_name,
+        today,
+        request.script_root,
+        current_language(),
+    )
     return current_app.extensions[EXTENSION].get(key, render)

@@ -11,10 +11,11 @@ from datetime import date, datetime, time, timedelta
 from wtforms import DateField, Form, SearchField, SelectField
 from wtforms.validators import Length, Optional, ValidationError
 
+from ..i18n import _, _l, format_wall
 from .forms import MAX_TEXT, portal_zone
 from .queries import Order, VisitFilter
 
-ORDERS = [(Order.START.value, "Visit start"), (Order.RECORDED.value, "When recorded")]
+ORDERS = [(Order.START.value, _l("Visit start")), (Order.RECORDED.value, _l("When recorded"))]
 # Leat began long after 2000; the bounds keep a mistyped year (0202, 20266) from
 # reaching the database as a date it cannot hold, or Python as one it cannot shift.
 EARLIEST_DAY = date(2000, 1, 1)
@@ -36,14 +37,17 @@ class DayField(DateField):
         try:
             super().process_formdata(valuelist)
         except ValueError:
-            raise ValueError("Enter a date as YYYY-MM-DD, for example 2026-05-01.") from None
+            raise ValueError(_("Enter a date as YYYY-MM-DD, for example 2026-05-01.")) from None
 
 
 def _within_range(form, field):
     if field.data is not None and not EARLIEST_DAY <= field.data <= LATEST_DAY:
         raise ValidationError(
-            f"Enter a date between {EARLIEST_DAY.day} {EARLIEST_DAY:%B %Y} and "
-            f"{LATEST_DAY.day} {LATEST_DAY:%B %Y}."
+            _(
+                "Enter a date between %(first)s and %(last)s.",
+                first=format_wall(EARLIEST_DAY, "long_day"),
+                last=format_wall(LATEST_DAY, "long_day"),
+            )
         )
 
 
@@ -52,25 +56,30 @@ class FindVisitsForm(Form):
     Ids are prefixed: the create form above has a Shop too."""
 
     q = SearchField(
-        "Search visits",
+        _l("Search visits"),
         validators=[
             Optional(),
-            Length(max=MAX_TEXT, message="Search for at most %(max)d characters."),
+            Length(max=MAX_TEXT, message=_l("Search for at most %(max)d characters.")),
         ],
         filters=[_printable],
         id="find-q",
     )
-    shop = SelectField("Shop", default="", validate_choice=False, id="find-shop")
+    shop = SelectField(_l("Shop"), default="", validate_choice=False, id="find-shop")
     starts_from = DayField(
-        "From", validators=[Optional(), _within_range], name="from", id="find-from"
+        _l("From"), validators=[Optional(), _within_range], name="from", id="find-from"
     )
-    starts_to = DayField("To", validators=[Optional(), _within_range], name="to", id="find-to")
-    order = SelectField("Newest first by", default=Order.START.value, id="find-order")
+    starts_to = DayField(_l("To"), validators=[Optional(), _within_range], name="to", id="find-to")
+    order = SelectField(
+        _l("Newest first by"),
+        default=Order.START.value,
+        id="find-order",
+        invalid_choice_message=_l("Choose one of the orders offered."),
+    )
 
     def __init__(self, formdata, *, shops=()):
         super().__init__(formdata)
         self.order.choices = list(ORDERS)
-        self.shop.choices = [("", "All shops"), *((shop.uuid, shop.name) for shop in shops)]
+        self.shop.choices = [("", _("All shops")), *((shop.uuid, shop.name) for shop in shops)]
         if self.shop.data and self.shop.data not in {value for value, _ in self.shop.choices}:
             # One of the manager's shops that Leat does not list (any more, or just now):
             # its visits can still be found, under its uuid.
@@ -80,11 +89,11 @@ class FindVisitsForm(Form):
         # The view answers 404 for a shop that is not the manager's; this is for what
         # cannot be a shop at all (a manager of every shop may name any uuid).
         if field.data and not _is_uuid(field.data):
-            raise ValidationError("Choose one of your shops.")
+            raise ValidationError(_("Choose one of your shops."))
 
     def validate_starts_to(self, field):
         if field.data and self.starts_from.data and field.data < self.starts_from.data:
-            raise ValidationError("“To” is before “From”: choose a later day.")
+            raise ValidationError(_("“To” is before “From”: choose a later day."))
 
     @property
     def narrowing(self) -> bool:

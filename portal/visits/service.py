@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..auth import Manager
 from ..database import db
+from ..i18n import _
 from ..leat import EDITABLE_VISIT_FIELDS, Contact, Shop, Visit
 from ..leat.binding import leat
 from ..models import ChangeKind, Delivery, PendingChange, VisitRecord, utcnow
@@ -255,7 +256,7 @@ class VisitRow:
             or self.record.contact_email
             or (contact and contact.uuid)
             or self.record.contact_uuid
-            or "(contact)"
+            or _("(contact)")
         )
 
 

@@ -15,6 +15,8 @@ import re
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
+from ..i18n import _, format_wall
+
 # A time of day, 24-hour: 14:30, 1430, 14.30 (as the Dutch write it), 9:05, 905, or a
 # bare hour (9, 14). The same text is the input's ``pattern``, so the browser marks
 # what the portal would refuse; the portal checks it again, as a browser may not.
@@ -33,18 +35,28 @@ def to_instant(wall: datetime, zone: ZoneInfo) -> datetime:
     """The aware instant a manager means by ``wall`` (naive) in ``zone``."""
     early = wall.replace(tzinfo=zone, fold=0)
     late = wall.replace(tzinfo=zone, fold=1)
-    when = f"{wall:%H:%M} on {wall.day} {wall:%B %Y}"
     if early.utcoffset() != late.utcoffset():
+        words = {
+            "time": format_wall(wall, "clock"),
+            "day": format_wall(wall.date(), "long_day"),
+            "zone": zone.key,
+        }
         # Round-tripping through UTC tells a gap (the time never happens) from an
         # overlap (it happens twice): only a real wall time comes back unchanged.
         if early.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != wall:
             raise LocalTimeError(
-                f"{when} does not exist in {zone.key}: the clocks go forward then. "
-                "Choose a time outside that hour."
+                _(
+                    "%(time)s on %(day)s does not exist in %(zone)s: the clocks go forward "
+                    "then. Choose a time outside that hour.",
+                    **words,
+                )
             )
         raise LocalTimeError(
-            f"{when} happens twice in {zone.key}: the clocks go back then. "
-            "Choose a time outside that hour."
+            _(
+                "%(time)s on %(day)s happens twice in %(zone)s: the clocks go back then. "
+                "Choose a time outside that hour.",
+                **words,
+            )
         )
     return early
 
@@ -58,7 +70,7 @@ def parse_clock(text: str) -> time:
     """The time of day a manager typed; ValueError (in words for them) otherwise."""
     found = re.fullmatch(CLOCK_PATTERN, text.strip())
     if found is None:
-        raise ValueError("Enter the time as hours and minutes, 24-hour: 14:30 or 1430.")
+        raise ValueError(_("Enter the time as hours and minutes, 24-hour: 14:30 or 1430."))
     hour, minute = found.groups()
     return time(int(hour), int(minute or 0))
 
@@ -68,14 +80,22 @@ def parse_day(text: str, today: date) -> date:
     ValueError (in words for them) otherwise."""
     found = re.fullmatch(DAY_PATTERN, text.strip())
     if found is None:
-        raise ValueError(f"Enter the date as year-month-day, such as {today.isoformat()}.")
+        raise ValueError(
+            _("Enter the date as year-month-day, such as %(today)s.", today=today.isoformat())
+        )
     try:
         day = date(*(int(part) for part in found.groups()))
     except ValueError:
-        raise ValueError(f"{text.strip()} is not a day of the calendar.") from None
+        raise ValueError(_("%(text)s is not a day of the calendar.", text=text.strip())) from None
     last = last_day(today)
     if not FIRST_DAY <= day <= last:
-        raise ValueError(f"Enter a date from {spoken(FIRST_DAY)} to {spoken(last)}.")
+        raise ValueError(
+            _(
+                "Enter a date from %(first)s to %(last)s.",
+                first=spoken(FIRST_DAY),
+                last=spoken(last),
+            )
+        )
     return day
 
 
@@ -93,4 +113,5 @@ def today_in(zone: ZoneInfo) -> date:
 
 
 def spoken(day: date) -> str:
-    return f"{day.day} {day:%B %Y}"
+    """A day in words, in the request's language (1 January 2000, 1 januari 2000)."""
+    return format_wall(day, "long_day")

@@ -1,5 +1,11 @@
 // The page's only script.
 
+// Words come from the page (data-msg-* on <body>, base.html), in the manager's
+// language; the English here is only for a page without them.
+function words(name, fallback) {
+  return document.body?.dataset[name] || fallback;
+}
+
 // htmx requests carry the CSRF token the page was served with.
 // (Forms also send it as a hidden field, so they work without JavaScript.)
 document.addEventListener("htmx:config:request", (event) => {
@@ -21,8 +27,11 @@ document.addEventListener("htmx:after:request", (event) => {
   if (response.status >= 400 && !hx.retarget && !response.headers.has("X-Portal-Answer")) {
     event.preventDefault();
     showAlert(
-      "The portal did not answer properly, so this may not have been done. " +
-        "Reload the page to see what was saved before you try again.",
+      words(
+        "msgBadAnswer",
+        "The portal did not answer properly, so this may not have been done. " +
+          "Reload the page to see what was saved before you try again.",
+      ),
     );
   }
 });
@@ -33,8 +42,11 @@ document.addEventListener("htmx:error", (event) => {
   const ctx = event.detail.ctx;
   if (ctx && !ctx.response) {
     showAlert(
-      "The portal could not be reached, so this may not have been done. " +
-        "Check the connection, then reload the page to see what was saved.",
+      words(
+        "msgUnreachable",
+        "The portal could not be reached, so this may not have been done. " +
+          "Check the connection, then reload the page to see what was saved.",
+      ),
     );
   }
 });

@@ -93,8 +93,15 @@ function setUp(input) {
     active = -1;
     input.setAttribute("aria-expanded", "true");
     input.removeAttribute("aria-activedescendant");
-    const count = values.length === 1 ? "1 suggestion" : `${values.length} suggestions`;
-    status.textContent = `${count}: Down arrow to choose.`;
+    // The words come from the page (base.html's data-msg-*), in the manager's language.
+    const page = document.body.dataset;
+    status.textContent =
+      values.length === 1
+        ? page.msgSuggestion || "1 suggestion: Down arrow to choose."
+        : (page.msgSuggestions || "{count} suggestions: Down arrow to choose.").replace(
+            "{count}",
+            String(values.length),
+          );
   }
 
   function highlight(index) {
