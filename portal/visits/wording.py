@@ -8,6 +8,7 @@ asks the manager to change something.
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
 from ..leat import ErrorKind
@@ -110,24 +111,44 @@ DONE = {
 }
 
 
-def outcome_message(action: str, outcome: Outcome, row: VisitRow) -> tuple[str, Tone]:
-    """What the page says after ``action`` ("create", "save", "retry"), and its tone."""
+# The tone of a message follows where the visit stands in Leat, whatever was done.
+STATE_TONES = {
+    Result.CONFIRMED: Tone.DONE,
+    Result.PENDING: Tone.WAITING,
+    Result.REFUSED: Tone.REFUSED,
+}
+
+
+def outcome_message(
+    action: str, outcome: Outcome, row: VisitRow, retry_at: datetime | None = None
+) -> tuple[str, Tone]:
+    """What the page says after ``action`` ("create", "save", "retry"), and its tone:
+    green only when Leat has the visit as shown, amber while it waits (with when the
+    portal tries again, ``retry_at``), red when Leat refused it (with what to do)."""
     contact, shop = row.contact_label, row.shop_name
     if outcome.note is Note.ALREADY_CONFIRMED:
         return f"Leat already has the visit of {contact}; nothing was sent again.", Tone.DONE
     if outcome.note is Note.SET_ASIDE:
+        # Not in Leat, and never sent: not a success to show in green.
         return (
             f"The visit of {contact} is set aside: it stays in this list and is not sent to Leat.",
-            Tone.DONE,
+            Tone.WAITING,
         )
     if outcome.note is Note.NOTHING_CHANGED:
-        return f"Nothing changed in the visit of {contact}, so nothing was sent.", Tone.DONE
+        # Nothing was sent: the visit stays where it stood (confirmed, waiting, refused).
+        return (
+            f"Nothing changed in the visit of {contact}, so nothing was sent.",
+            STATE_TONES[outcome.result],
+        )
     if outcome.result is Result.CONFIRMED:
         return DONE[action].format(contact=contact, shop=shop), Tone.DONE
     if outcome.result is Result.PENDING:
+        from . import local_clock  # the filter the page uses (visits/__init__ imports this)
+
+        when = f" at {local_clock(retry_at)}" if retry_at is not None else ""
         return (
             f"The visit of {contact} is saved in the portal but not yet in Leat: "
-            f"{reason_text(outcome.reason)} The portal sends it again by itself; "
+            f"{reason_text(outcome.reason)} The portal sends it again by itself{when}; "
             "nothing needs to be typed again.",
             Tone.WAITING,
         )
