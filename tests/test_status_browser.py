@@ -272,3 +272,29 @@ def test_each_button_is_named_for_its_visit(app, page, sandbox):
         button = page.get_by_role("button", name=f"{word} {which}", exact=True)
         expect(button).to_have_count(1)
         expect(button).to_be_visible()
+
+
+def test_signed_out_in_another_tab_every_answer_takes_the_focus(app, page, sandbox):
+    page.goto("/visits")
+    sandbox.faults.inject(MAINTENANCE_PAGE, method="POST", path="/visits", times=1)
+    record(page)
+    row = rows(page).first
+    row.get_by_role("button", name="Edit").click()
+    editor = page.locator("form.row-editor")
+    expect(editor).to_be_visible()
+    other = page.context.new_page()  # the same browser: the same session cookie
+    other.goto("/visits")
+    other.get_by_role("button", name="Sign out").click()
+    other.close()
+
+    message = page.locator("#alerts .alert")
+    editor.get_by_label("Source").fill("Counter")
+    editor.locator("[type=submit].primary").click()
+    expect(message).to_be_visible()
+    expect(message).to_be_focused()
+    expect(editor.get_by_label("Source")).to_have_value("Counter")  # kept, editable
+    expect(editor.get_by_label("Source")).to_be_editable()
+    editor.get_by_label("Source").press("Escape")  # Cancel: a GET, answered 401 too
+    expect(message).to_be_focused()
+    expect(editor).to_be_visible()
+    not_on_body(page)
