@@ -238,6 +238,7 @@ def test_set_aside_leaves_the_focus_on_its_row(app, page, sandbox):
     expect(rows(page).first).to_contain_text("Needs attention")
     expect(rows(page).first.get_by_role("button", name="Edit")).to_be_focused()
     expect(page.locator("#announcer p")).to_have_class("alert")
+    assert page.evaluate(LIVE_REGIONS, "Frozen") == {"holding": ["announcer"], "nested": []}
     rows(page).first.get_by_role("button", name="Set aside").click()
     expect(rows(page).first).to_contain_text("Set aside — not in Leat")
     expect(rows(page).first.locator("td").first).to_be_focused()
@@ -253,6 +254,9 @@ def test_a_session_ended_on_the_server_says_so_and_takes_the_focus(app, page):
     message = page.locator("#alerts .alert")
     expect(message).to_be_focused()
     not_on_body(page)
+    # Read once: focused, and in no live region (which would read it again).
+    words = message.inner_text()[:40]
+    assert page.evaluate(LIVE_REGIONS, words) == {"holding": [], "nested": []}
     # What was typed stays, readable, the button as it was.
     expect(contact(page)).to_have_value("anna.devries@example.com")
     expect(form.locator("[type=submit]")).to_have_value("Create visit")

@@ -44,8 +44,9 @@ document.addEventListener("htmx:before:request", () => {
   document.getElementById("alerts")?.replaceChildren();
 });
 
-// As the portal's own messages are shown: in #alerts (role="alert"), and focused, as
-// htmx focuses their autofocus, so the keyboard's place is the message, not <body>.
+// As the portal's own messages are shown: in #alerts, and focused (as htmx focuses
+// their autofocus), so the keyboard's place is the message, not <body>, and a screen
+// reader reads it, once.
 function showAlert(text) {
   const area = document.getElementById("alerts");
   if (!area) return;
@@ -112,7 +113,10 @@ document.addEventListener("htmx:after:swap", (event) => {
       if (field.type === "checkbox") field.checked = value === "on";
       else field.value = value;
     }
-    const field = busy.focus && form?.elements.namedItem(busy.focus.name);
+    // Only when the form itself was answered: an error said in #alerts keeps the focus
+    // it took (the message), and the form, untouched, keeps what was typed anyway.
+    const replaced = !busy.form.isConnected;
+    const field = replaced && busy.focus && form?.elements.namedItem(busy.focus.name);
     if (field instanceof Element) {
       field.focus();
       try {
