@@ -257,7 +257,7 @@ def render_page(create_form, *, status=200, editors=None, find=None):
         page=page,
         editors=editors or {},
         queue=queries.waiting(manager),
-        has_errors=bool(create_form.errors)
+        has_errors=bool(create_form.errors or find.errors)
         or any(form.errors for form in (editors or {}).values()),
     )
     return body, 400 if find.errors else status

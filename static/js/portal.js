@@ -173,7 +173,8 @@ function showErrorsInTitle() {
   const prefix = document.querySelector("title")?.dataset.errorPrefix;
   if (!prefix) return;
   const shown = document.title.startsWith(prefix);
-  const errors = document.querySelector(".error-summary") !== null;
+  // A form's error summary, or what to correct in the search (_search_answer.html).
+  const errors = document.querySelector(".error-summary, #visit-results .form-errors") !== null;
   if (errors && !shown) document.title = prefix + document.title;
   if (!errors && shown) document.title = document.title.slice(prefix.length);
 }
