@@ -145,11 +145,16 @@ def outcome_message(
     if outcome.result is Result.PENDING:
         from . import local_clock  # the filter the page uses (visits/__init__ imports this)
 
-        when = f" at {local_clock(retry_at)}" if retry_at is not None else ""
+        if retry_at is not None:
+            next_step = (
+                f"The portal sends it again by itself at {local_clock(retry_at)}; "
+                "nothing needs to be typed again."
+            )
+        else:
+            next_step = "The portal sends it again by itself; nothing needs to be typed again."
         return (
             f"The visit of {contact} is saved in the portal but not yet in Leat: "
-            f"{reason_text(outcome.reason)} The portal sends it again by itself{when}; "
-            "nothing needs to be typed again.",
+            f"{reason_text(outcome.reason)} {next_step}",
             Tone.WAITING,
         )
     return (
