@@ -112,6 +112,8 @@ document.addEventListener("htmx:after:swap", (event) => {
       if (!(field instanceof Element)) continue;
       if (field.type === "checkbox") field.checked = value === "on";
       else field.value = value;
+      // A Shop chosen meanwhile: its suggestions follow it, as when chosen by hand.
+      if (field instanceof HTMLSelectElement) field.dispatchEvent(new Event("change"));
     }
     // Only when the form itself was answered: an error said in #alerts keeps the focus
     // it took (the message), and the form, untouched, keeps what was typed anyway.
