@@ -142,7 +142,11 @@ def outage_banner() -> dict[str, Any]:
 
 @bp.get("/demo/banner")
 def banner():
-    """The banner, asked by itself during an outage: nothing new (204) while it lasts."""
+    """The banner, asked by itself during an outage: nothing new (204) while it lasts.
+    A poll is not the manager at work: it does not keep an idle session alive."""
+    from .auth import sessions
+
+    sessions.not_activity()
     if outage_until(current_app.instance_path) is not None:
         return "", 204
     return render_template("_demo_banner.html")

@@ -132,7 +132,8 @@ SIDEWAYS = "() => [document.documentElement.scrollWidth, innerWidth]"
 # Every button of every row: its box, as the page lays it out, and the viewport's width.
 ROW_BUTTONS = """() => [...document.querySelectorAll('#visit-rows > tr button')].map(button => {
   const box = button.getBoundingClientRect();
-  return {row: button.closest('tr').id, label: button.textContent.trim(),
+  // The visible word (the rest of its name, which visit, is for screen readers).
+  return {row: button.closest('tr').id, label: button.firstChild.textContent.trim(),
           left: box.left, right: box.right, width: box.width, height: box.height,
           innerWidth};
 })"""

@@ -243,10 +243,16 @@ def test_after_a_create_the_form_keeps_the_shop_and_the_date_and_clears_the_rest
     assert suggestions(form)[0] == "anna.devries@example.com"
 
 
-def test_the_first_field_to_correct_as_the_form_shows_them_takes_the_focus(client):
+def test_the_summary_of_what_to_correct_takes_the_focus_and_links_each_field_in_order(client):
     response = create(client, contact="", date="202605-05-01", starts_at="10:00")
     assert response.status_code == 422
-    assert focused(response).get("name") == "contact"
+    summary = focused(response)
+    assert "error-summary" in summary["class"]
+    assert summary.h2.get_text(strip=True) == "There is a problem"
+    # One link per field in error, in the order the form shows them (Contact first).
+    assert [a["href"] for a in summary.find_all("a")] == ["#contact", "#date"]
+    for link in summary.find_all("a"):
+        assert soup(response).find(id=link["href"][1:]).get("aria-invalid") == "true"
 
 
 def test_the_page_opens_on_contact_unless_a_row_is_being_edited(client, app):

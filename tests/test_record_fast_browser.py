@@ -187,6 +187,8 @@ def test_a_six_digit_year_cannot_be_typed_into_the_date(page, sandbox_leat):
     form.get_by_label("Starts at", exact=True).fill("10:00")
     form.get_by_role("button", name="Create visit").click()
     expect(date).to_have_attribute("aria-invalid", "true")
+    expect(form.locator(".error-summary")).to_be_focused()  # it links to the Date
+    form.locator(".error-summary").get_by_role("link", name="Date").click()
     expect(date).to_be_focused()
     expect(page.locator("#date-error")).to_contain_text("year-month-day")
     assert sandbox_leat.list_visits().total == 0

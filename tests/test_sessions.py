@@ -7,10 +7,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from helpers import csrf_token, launch_path, post_visit, signed_in, text
+from helpers import HTMX, csrf_token, launch_path, post_visit, signed_in, soup, text
 
 from portal.database import db
-from portal.leat_sandbox import seed
+from portal.leat_sandbox import MAINTENANCE_PAGE, seed
 from portal.models import ManagerSession
 
 COOKIE = "__Host-portal-session"
@@ -71,6 +71,20 @@ def test_a_session_ends_after_an_idle_hour(app, client):
     shift_session(app, last_seen_at=timedelta(minutes=59))
     assert client.get("/visits").status_code == 200  # and this request counts as seen
     shift_session(app, last_seen_at=timedelta(minutes=61))
+    assert client.get("/visits").status_code == 401
+
+
+def test_a_page_polling_by_itself_does_not_keep_an_idle_session_alive(app, client, sandbox):
+    """An open page with a pending row asks every 3 s (templates/visits/_row.html): those
+    polls are not the manager at work, so the idle hour still ends the session."""
+    sandbox.faults.inject(MAINTENANCE_PAGE, method="POST", path="/visits", times=1)  # it waits
+    answer = post_visit(client, **VISIT)
+    [row] = soup(answer).select("tr.state-pending")
+    poll = row["hx-get"]
+    shift_session(app, last_seen_at=timedelta(minutes=59))
+    assert client.get(poll, headers=HTMX).status_code == 204  # still waiting
+    shift_session(app, last_seen_at=timedelta(minutes=2))  # 61 minutes without the manager
+    assert client.get(poll, headers=HTMX).status_code == 401
     assert client.get("/visits").status_code == 401
 
 

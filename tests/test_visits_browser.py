@@ -92,11 +92,14 @@ def test_a_leat_422_shows_under_the_right_field(page, sandbox_leat):
     form.get_by_role("button", name="Create visit").click()
     external_id = form.get_by_label("External ID", exact=True)
     expect(external_id).to_have_attribute("aria-invalid", "true")
-    expect(external_id).to_be_focused()
     error = page.locator("#external_id-error")
     expect(error).to_contain_text("The external id has already been taken.")
     expect(form.get_by_label("Contact", exact=True)).to_have_value("bram.jansen@example.com")
-    expect(form.get_by_role("alert").first).to_contain_text("Please correct")
+    # The summary at the top of the form takes the focus and leads to the field.
+    summary = form.locator(".error-summary")
+    expect(summary).to_be_focused()
+    summary.get_by_role("link", name="External ID").click()
+    expect(external_id).to_be_focused()
     expect(rows(page)).to_have_count(0)
 
 

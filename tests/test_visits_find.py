@@ -365,6 +365,7 @@ def test_bad_filter_input_is_a_400_that_says_what_to_correct(client, three_visit
     assert message in text(soup(page).find("form", id="find-visits"))
     assert shown_ids(page) == []
     assert count_text(page) == "The search needs correcting."
+    assert soup(page).title.get_text().startswith("Error: ")
 
     answer = find(client, htmx=True, **args)
     assert answer.status_code == 400

@@ -69,7 +69,11 @@ def test_a_shop_a_day_and_the_order_are_chosen_the_same_way(page, app):
     form.get_by_label("To").fill("2026-05-01")  # before From: said, not searched
     expect(page.locator("#visit-results").get_by_role("alert")).to_contain_text("before")
     expect(page.locator("#visit-count")).to_have_text("The search needs correcting.")
+    expect(page).to_have_title(re.compile(r"^Error: Visits"))
     expect(page).to_have_url(re.compile(r"/visits\?from=2026-05-02$"))  # nothing pushed
+    form.get_by_label("To").fill("2026-05-03")  # corrected: the title is the page's own
+    expect(rows(page)).to_have_count(1)
+    expect(page).to_have_title(re.compile(r"^Visits"))
     assert page.errors == []
 
 

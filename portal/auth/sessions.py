@@ -16,7 +16,7 @@ import secrets
 from datetime import datetime, timedelta
 
 import click
-from flask import Flask
+from flask import Flask, g
 from flask.cli import with_appcontext
 from flask.sessions import SessionInterface, SessionMixin
 from sqlalchemy import delete, select, update
@@ -31,6 +31,9 @@ TOUCH_EVERY = timedelta(minutes=1)
 # Ended and expired sessions are kept this long (for who-was-signed-in questions),
 # then deleted at the next sign-in.
 KEEP_ENDED = timedelta(days=7)
+# Set by views the page asks by itself (a pending row's or the demo banner's poll):
+# such a request is not the manager at work, so it does not keep the session alive.
+NOT_ACTIVITY = "portal_not_activity"
 
 
 class ServerSession(CallbackDict, SessionMixin):
@@ -118,7 +121,8 @@ class ServerSessionInterface(SessionInterface):
         values = {}
         if session.modified:
             values["data"] = dict(session)
-        if session.last_seen_at is None or now - session.last_seen_at > TOUCH_EVERY:
+        stale = session.last_seen_at is None or now - session.last_seen_at > TOUCH_EVERY
+        if stale and not g.get(NOT_ACTIVITY):
             values["last_seen_at"] = now
         if values:
             db.session.execute(
@@ -134,6 +138,12 @@ def _deletable(cookie: dict) -> dict:
     return {
         k: cookie[k] for k in ("domain", "path", "secure", "httponly", "samesite", "partitioned")
     }
+
+
+def not_activity() -> None:
+    """This request was made by the page itself, on a timer: the session's idle time
+    goes on as if it had not happened (PORTAL_IDLE_MINUTES holds for an open page)."""
+    g.setdefault(NOT_ACTIVITY, True)
 
 
 def start(session: ServerSession, manager_id: str) -> None:

@@ -24,7 +24,7 @@ from flask import (
     url_for,
 )
 
-from ..auth import current_manager
+from ..auth import current_manager, sessions
 from ..htmx import is_partial
 from ..i18n import _
 from ..leat import LeatError
@@ -175,7 +175,9 @@ def show(record_id: int):
 def watch(record_id: int):
     """A pending row asks every few seconds (templates/visits/_row.html) whether Leat
     has it yet: nothing to swap (204) while it still waits, else the row as it is now,
-    so a manager watching sees the worker deliver it without reloading."""
+    so a manager watching sees the worker deliver it without reloading. A poll is not
+    the manager at work: it does not keep an idle session alive."""
+    sessions.not_activity()
     row = row_or_404(record_id)
     if not is_partial():
         return redirect(url_for("visits.index"), code=303)
@@ -208,7 +210,8 @@ def render_outcome(action: str, outcome: Outcome, form=None):
         place_reasons(form, outcome)
         return form_answer(action, form, 422, row=row)
     row = service.row_for(outcome.record, shop_names())
-    message, tone = outcome_message(action, outcome, row)
+    queue = queries.waiting(current_manager())
+    message, tone = outcome_message(action, outcome, row, retry_at(outcome.record, queue))
     if not is_partial():
         flash(message, tone.value)
         return redirect(url_for("visits.index"), code=303)
@@ -223,8 +226,18 @@ def render_outcome(action: str, outcome: Outcome, form=None):
         row=row,
         message=message,
         tone=tone,
-        queue=queries.waiting(current_manager()),
+        queue=queue,
     )
+
+
+def retry_at(record, queue) -> datetime | None:
+    """When the portal next sends a waiting record: its own next attempt, or the end of
+    the queue's pause if that is later (None when it is not waiting)."""
+    if record is None or record.status is not Delivery.PENDING:
+        return None
+    moments = [record.next_attempt_at, queue.paused.until if queue.paused else None]
+    moments = [m if m is None or m.tzinfo else m.replace(tzinfo=UTC) for m in moments]
+    return max((m for m in moments if m is not None), default=None)
 
 
 def place_reasons(form, outcome: Outcome) -> None:
@@ -241,13 +254,17 @@ def place_reasons(form, outcome: Outcome) -> None:
 
 
 def form_answer(action: str, form, status: int, row=None):
-    """A form with its errors: in place for htmx, in the whole page otherwise."""
-    if action == "create":
-        if is_partial():
-            return render_template("visits/_create_form.html", form=form), status
-        return render_page(form, status=status)
+    """A form with its errors: in place for htmx (with the queue's state, which a
+    refusal from Leat changes), in the whole page otherwise."""
     if is_partial():
-        return render_template("visits/_row_editor.html", row=row, form=form), status
+        queue = render_template(
+            "visits/_queue_answer.html", queue=queries.waiting(current_manager())
+        )
+        if action == "create":
+            return render_template("visits/_create_form.html", form=form) + queue, status
+        return render_template("visits/_row_editor.html", row=row, form=form) + queue, status
+    if action == "create":
+        return render_page(form, status=status)
     return render_page(blank_create_form(), status=status, editors={row.id: form})
 
 
@@ -263,6 +280,8 @@ def render_page(create_form, *, status=200, editors=None, find=None):
         page=page,
         editors=editors or {},
         queue=queries.waiting(manager),
+        has_errors=bool(create_form.errors or find.errors)
+        or any(form.errors for form in (editors or {}).values()),
     )
     return body, 400 if find.errors else status
 

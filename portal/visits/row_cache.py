@@ -52,6 +52,8 @@ ROW_WORDS = Words(
     retry=N_("Retry now"),
     put_aside=N_("Set aside"),
     edit=N_("Edit"),
+    # After a button's word, which visit it is for: "Edit visit of anna@…, 1 May 2026, 10:00".
+    which=N_("visit of %(contact)s, %(when)s"),
 )
 # The first ten pages of a busy chain; about 1.3 KB each, so well under a megabyte.
 ROWS_KEPT: Final = 500

@@ -9,6 +9,7 @@ asks the manager to change something.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from enum import StrEnum
 
 from ..i18n import _, _l
@@ -165,8 +166,20 @@ def delivered_message(row: VisitRow) -> tuple[str, Tone]:
     return done_message("retry", row.contact_label, row.shop_name), Tone.DONE
 
 
-def outcome_message(action: str, outcome: Outcome, row: VisitRow) -> tuple[str, Tone]:
-    """What the page says after ``action`` ("create", "save", "retry"), and its tone."""
+# The tone of a message follows where the visit stands in Leat, whatever was done.
+STATE_TONES = {
+    Result.CONFIRMED: Tone.DONE,
+    Result.PENDING: Tone.WAITING,
+    Result.REFUSED: Tone.REFUSED,
+}
+
+
+def outcome_message(
+    action: str, outcome: Outcome, row: VisitRow, retry_at: datetime | None = None
+) -> tuple[str, Tone]:
+    """What the page says after ``action`` ("create", "save", "retry"), and its tone:
+    green only when Leat has the visit as shown, amber while it waits (with when the
+    portal tries again, ``retry_at``), red when Leat refused it (with what to do)."""
     contact, shop = row.contact_label, row.shop_name
     if outcome.note is Note.ALREADY_CONFIRMED:
         return (
@@ -177,28 +190,40 @@ def outcome_message(action: str, outcome: Outcome, row: VisitRow) -> tuple[str, 
             Tone.DONE,
         )
     if outcome.note is Note.SET_ASIDE:
+        # Not in Leat, and never sent: not a success to show in green.
         return (
             _(
                 "The visit of %(contact)s is set aside: it stays in this list and is not sent "
                 "to Leat.",
                 contact=contact,
             ),
-            Tone.DONE,
+            Tone.WAITING,
         )
     if outcome.note is Note.NOTHING_CHANGED:
+        # Nothing was sent: the visit stays where it stood (confirmed, waiting, refused).
         return (
             _("Nothing changed in the visit of %(contact)s, so nothing was sent.", contact=contact),
-            Tone.DONE,
+            STATE_TONES[outcome.result],
         )
     if outcome.result is Result.CONFIRMED:
         return done_message(action, contact, shop), Tone.DONE
     if outcome.result is Result.PENDING:
+        from . import local_clock  # the filter the page uses (visits/__init__ imports this)
+
+        if retry_at is not None:
+            next_step = _(
+                "The portal sends it again by itself at %(time)s; nothing needs to be typed again.",
+                time=local_clock(retry_at),
+            )
+        else:
+            next_step = _("The portal sends it again by itself; nothing needs to be typed again.")
         return (
             _(
                 "The visit of %(contact)s is saved in the portal but not yet in Leat: "
-                "%(reason)s The portal sends it again by itself; nothing needs to be typed again.",
+                "%(reason)s %(next_step)s",
                 contact=contact,
                 reason=reason_text(outcome.reason),
+                next_step=next_step,
             ),
             Tone.WAITING,
         )
