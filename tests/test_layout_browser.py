@@ -193,11 +193,16 @@ def assert_no_sideways_scroll(page_or_frame, width: int) -> None:
     assert scroll_width <= inner_width, f"the page scrolls sideways at {width} px"
 
 
-def assert_every_button_in_view(page_or_frame) -> list[dict]:
+ENGLISH = {"edit": "Edit", "others": {"Retry now", "Record again", "Set aside"}}
+DUTCH = {"edit": "Wijzigen", "others": {"Versturen", "Opnieuw vastleggen", "Apart zetten"}}
+
+
+def assert_every_button_in_view(page_or_frame, words=ENGLISH) -> list[dict]:
     buttons = page_or_frame.evaluate(ROW_BUTTONS)
-    assert sum(button["label"] == "Edit" for button in buttons) == ROWS - 1  # not set aside
+    edits = sum(button["label"] == words["edit"] for button in buttons)
+    assert edits == ROWS - 1  # not set aside
     labels = {button["label"] for button in buttons}
-    assert {"Retry now", "Record again", "Set aside"} <= labels
+    assert words["others"] <= labels
     for button in buttons:
         assert button["left"] >= 0, button
         assert button["right"] <= button["innerWidth"], button
@@ -326,3 +331,34 @@ def test_at_1280_px_the_visits_are_a_table_with_its_headers(page, full_page):
     tops = {round(cells.nth(index).bounding_box()["y"]) for index in range(8)}
     assert len(tops) == 1  # one row of eight columns
     picture(page, "visits-1280.png", 900, from_table=False)
+
+
+# -- in Dutch: longer words, the same page ----------------------------------------------------
+
+
+@pytest.fixture
+def dutch_page(browser, live_portal):
+    """A tab whose browser asks for Dutch (Accept-Language: nl-NL), signed in."""
+    context = browser.new_context(
+        base_url=live_portal, viewport={"width": 1280, "height": 900}, locale="nl-NL"
+    )
+    tab = context.new_page()
+    tab.goto(launch_path())
+    yield tab
+    context.close()
+
+
+def test_in_dutch_no_width_scrolls_sideways_and_every_button_is_in_view(dutch_page, full_page):
+    page = dutch_page
+    open_visits(page, 1280)
+    assert page.evaluate("document.documentElement.lang") == "nl"
+    expect(page.get_by_role("columnheader", name="Externe ID")).to_be_visible()
+    picture(page, "visits-nl-1280.png", 900, from_table=False)
+    for width in (320, 360, 480, 600, 704, 705, 768, 900, 960, 961, 1024, 1280):
+        page.set_viewport_size({"width": width, "height": SCREEN})
+        assert_no_sideways_scroll(page, width)
+        assert_every_button_in_view(page, DUTCH)
+    page.set_viewport_size({"width": 360, "height": SCREEN})
+    height = page.evaluate("document.documentElement.scrollHeight")
+    picture(page, "visits-nl-360.png", 1600, from_table=True)
+    assert height <= PHONE_BUDGET, f"{height} px is {height / SCREEN:.1f} screens of {SCREEN}"
