@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 
 from flask import Flask
 
+from .. import html_params
+
 from .forms import portal_zone
 from .history import bp as history_bp
 from .routes import bp
@@ -51,6 +53,7 @@ def age(since: datetime | None) -> str:
 
 
 def init_app(app: Flask) -> None:
+    html_params.install()
     app.add_template_filter(age, "age")
     app.extensions["shop_cache"] = ShopCache()
     app.extensions[ROW_CACHE] = RowCache()
