@@ -13,6 +13,7 @@ from .history import bp as history_bp
 from .routes import bp
 from .row_cache import EXTENSION as ROW_CACHE
 from .row_cache import RowCache, row_html
+from .contact_cache import ContactCache
 from .service import ShopCache
 from .times import to_wall
 from .wording import pause_reason, reason_text
@@ -56,6 +57,7 @@ def init_app(app: Flask) -> None:
     html_params.install()
     app.add_template_filter(age, "age")
     app.extensions["shop_cache"] = ShopCache()
+    app.extensions["contact_cache"] = ContactCache()
     app.extensions[ROW_CACHE] = RowCache()
     app.add_template_global(row_html, "row_html")
     app.add_template_filter(local_time, "local_time")
