@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from helpers import HTMX, csrf_token
 
 from portal.leat_sandbox import Fault, seed

@@ -17,7 +17,7 @@ from portal import html_params
         {"name": "contact", "id": "contact", "value": "anna@example.com"},
         {"class_": "wide", "for_": "x", "data_hx_target": "#row", "aria_describedby": "a b"},
         {"checked": True, "disabled": False, "required": True, "maxlength": 255},
-        {"value": '<script>"quoted" & \'single\'</script>'},
+        {"value": "<script>\"quoted\" & 'single'</script>"},
         {"value": Markup('already "safe" <b>')},
         {"hx-post": "/visits?x=1&y=2", "autofocus": True, "value": None},
         {"value": 0, "min": 1.5},

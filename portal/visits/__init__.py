@@ -7,13 +7,12 @@ from datetime import UTC, datetime
 from flask import Flask
 
 from .. import html_params
-
+from .contact_cache import ContactCache
 from .forms import portal_zone
 from .history import bp as history_bp
 from .routes import bp
 from .row_cache import EXTENSION as ROW_CACHE
 from .row_cache import RowCache, row_html
-from .contact_cache import ContactCache
 from .service import ShopCache
 from .times import to_wall
 from .wording import pause_reason, reason_text
