@@ -5,7 +5,13 @@ import ctypes.util
 import math
 import os
 
-from portal.config import DEFAULT_THREADS, from_environ, preflight, worst_case_request_seconds
+from portal.config import (
+    DEFAULT_THREADS,
+    DEFAULT_WORKER_CLASS,
+    from_environ,
+    preflight,
+    worst_case_request_seconds,
+)
 
 # A missing secret stops gunicorn here, with one line, before any worker boots.
 preflight(os.environ)
@@ -32,11 +38,19 @@ _cap_malloc_arenas()
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 
-# Leat calls block on I/O for most of a request: a few processes with several
-# threads each serve many managers without a process per waiting request.
-worker_class = "gthread"
+# Leat calls block on I/O for most of a request, so a worker must serve many
+# requests at once. GUNICORN_WORKER_CLASS picks how (README, Benchmark: both measured):
+# - gevent (the default): each connection is a greenlet; requests, urllib3 and
+#   psycopg wait on sockets cooperatively once gevent has patched the standard
+#   library (gunicorn does that in each worker before it loads the app). An idle
+#   kept-alive connection or a client trickling its body costs a greenlet, not one
+#   of a few slots, so it never keeps another manager waiting.
+# - gthread: GUNICORN_THREADS threads per worker; a connection waiting on its body
+#   holds a thread while the app reads it.
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "") or DEFAULT_WORKER_CLASS
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-# The Leat client sizes its connection pool from the same variable.
+# The Leat client and the database pool size themselves from the same variable: the
+# requests one worker may have waiting on Leat at once.
 threads = int(os.environ.get("GUNICORN_THREADS", str(DEFAULT_THREADS)))
 
 # Access lines go to stdout, where the PaaS collects logs, as the portal's own JSON
@@ -52,13 +66,17 @@ timeout = math.ceil(worst_case_request_seconds(from_environ(os.environ, "instanc
 # The PaaS sends SIGTERM and kills after about 30 s: finish in-flight requests first.
 graceful_timeout = 25
 keepalive = 5
-# How many connections one worker holds at once (gunicorn's default is 1000). Browsers
-# keep their connections open, and the kernel hands new ones to whichever worker
-# wakes first, so with no cap one worker took most of the benchmark's 64 managers
-# and queued them on its 32 threads and its one core, while the other idled
-# (0.8 against 0.14 of a core). A cap a little above the thread count sends the rest
-# to the other workers; an idle kept-alive connection is closed after `keepalive`.
-worker_connections = threads + max(4, threads // 4)
+# A greenlet per connection: idle and slow connections are cheap, so no cap below
+# gunicorn's default keeps a manager out.
+worker_connections = 1000
+if worker_class == "gthread":
+    # How many connections one gthread worker holds at once. Browsers keep their
+    # connections open, and the kernel hands new ones to whichever worker wakes
+    # first, so with no cap one worker took most of the benchmark's 64 managers and
+    # queued them on its threads and its one core, while the other idled. A cap a
+    # little above the thread count sends the rest to the other workers; an idle
+    # kept-alive connection is closed after `keepalive`.
+    worker_connections = threads + max(4, threads // 4)
 
 # A launch link carries its JWT in the query string, and the JWT lists the manager's
 # shops: 39 bytes per shop uuid, a third more once base64-encoded. The request line of
