@@ -83,6 +83,22 @@ def claim(record_id: int) -> VisitRecord | None:
     return _claim_where(VisitRecord.id == record_id)
 
 
+def claim_with_change(record: VisitRecord) -> bool:
+    """Claim ``record`` in the transaction that changes it, without committing: one
+    commit then writes the change and the claim (the caller's). Whether this sender
+    got it; the same re-checking UPDATE as ``claim``."""
+    db.session.flush()  # the change first: a record becomes claimable as it turns pending
+    now = utcnow()
+    statement = (
+        update(VisitRecord)
+        .where(VisitRecord.id == record.id, VisitRecord.status == Delivery.PENDING, _claimable(now))
+        .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
+        .returning(VisitRecord.id)
+        .execution_options(synchronize_session=False)
+    )
+    return db.session.execute(statement).scalar() is not None
+
+
 def claim_next_due() -> VisitRecord | None:
     """Claim the oldest pending record whose next attempt is due."""
     now = utcnow()
