@@ -138,7 +138,36 @@ class Manager:
 
 
 @contextlib.contextmanager
+def fresh_database(server_url: str):
+    """A new, empty PostgreSQL database on the server of ``server_url`` for one run (so
+    every run starts as SQLite's does, from no rows), dropped after."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    name = f"portal_bench_{uuid.uuid4().hex[:12]}"
+    url = make_url(server_url)
+    admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextlib.contextmanager
 def portal_stack(args, latency_ms: float, database_url: str):
+    if database_url:
+        with fresh_database(database_url) as url, _portal_stack(args, latency_ms, url) as stack:
+            yield stack
+    else:
+        with _portal_stack(args, latency_ms, "") as stack:
+            yield stack
+
+
+@contextlib.contextmanager
+def _portal_stack(args, latency_ms: float, database_url: str):
     """The sandbox with ``latency_ms`` and the portal under gunicorn, as the Procfile
     starts it; stopped (SIGTERM) after. Yields base, leat_url, worker pids."""
     work = Path(tempfile.mkdtemp(prefix="portal-bench-"))
@@ -392,12 +421,13 @@ def many_managers(args, database_url: str, concurrency: int) -> dict:
                     if created.status_code != 200 or not ROW.search(created.text):
                         errors.append(f"create {created.status_code}")
 
-        cpu_before = workers_cpu(workers)
+        each_before = [cpu_seconds(pid) for pid in workers]
         began = time.perf_counter()
         with ThreadPoolExecutor(concurrency) as pool:
             list(pool.map(simulate, range(concurrency)))
         wall = time.perf_counter() - began
-        portal_cpu = workers_cpu(workers) - cpu_before
+        each = [cpu_seconds(pid) - b for pid, b in zip(workers, each_before, strict=True)]
+        portal_cpu = sum(each)
         after = requests.get(leat_url + "/_sandbox/stats", timeout=10).json()
         calls = sum(after["calls"].values()) - sum(before["calls"].values())
 
@@ -425,6 +455,8 @@ def many_managers(args, database_url: str, concurrency: int) -> dict:
             "leat_calls_per_create": round(calls / len(times), 2),
             "portal_cpu_ms_per_create": round(1000 * portal_cpu / len(times), 2),
             "cores_busy_by_portal": round(portal_cpu / wall, 2),
+            # One worker near 1.0 while another idles: connections spread unevenly.
+            "cores_busy_per_worker": [round(used / wall, 2) for used in each],
             "errors": len(errors),
             "error_kinds": sorted(set(errors))[:5],
             "peak_rss_mb": peak_rss_mb(workers),

@@ -30,6 +30,7 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+DATABASE_POOL_SIZE = 10
 MIGRATIONS_DIRECTORY = Path(__file__).with_name("migrations")
 
 
@@ -39,11 +40,13 @@ def init_database(app: Flask) -> None:
     # says what failed.
     options: dict = {"hide_parameters": True}
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        # One connection per worker thread (and a little slack for the odd extra),
-        # each checked before use so a database restart costs no manager a request.
+        # A request holds a connection only while it reads or writes (a commit gives
+        # it back before each Leat call), so a few serve all of a worker's threads;
+        # and a small PaaS database allows few (2 workers x 15 here, and the worker).
+        # Each is checked before use so a database restart costs no manager a request.
         options.update(
-            pool_size=app.config["LEAT_POOL_SIZE"],
-            max_overflow=2,
+            pool_size=DATABASE_POOL_SIZE,
+            max_overflow=5,
             pool_pre_ping=True,
             pool_recycle=1800,
         )
