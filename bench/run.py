@@ -248,7 +248,7 @@ def _portal_stack(args, latency_ms: float, database_url: str):
             try:
                 requests.get(base + "/healthz", timeout=1)
                 break
-            except requests.ConnectionError:
+            except requests.RequestException:  # not up yet, or still booting
                 time.sleep(0.1)
         workers = [
             int(pid)
