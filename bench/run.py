@@ -250,12 +250,26 @@ def _portal_stack(args, latency_ms: float, database_url: str):
                 break
             except requests.RequestException:  # not up yet, or still booting
                 time.sleep(0.1)
-        workers = [
-            int(pid)
-            for pid in subprocess.run(
-                ["pgrep", "-P", str(gunicorn.pid)], capture_output=True, text=True
-            ).stdout.split()
-        ]
+        # Each worker listens on a socket of its own (reuse_port) once it has loaded
+        # the app: the first may answer before the others are up, and connections
+        # made then would all stay with it. Wait for every worker, and its app.
+        expected = int(env.get("WEB_CONCURRENCY", "2"))
+        for _ in range(300):
+            workers = [
+                int(pid)
+                for pid in subprocess.run(
+                    ["pgrep", "-P", str(gunicorn.pid)], capture_output=True, text=True
+                ).stdout.split()
+            ]
+            if len(workers) >= expected:
+                break
+            time.sleep(0.1)
+        for _ in range(300):
+            booted = (work / "web.log").read_text().count("Booting worker")
+            if booted >= expected:
+                break
+            time.sleep(0.1)
+        time.sleep(3)  # the last worker's import of the app
         yield base, leat_url, workers
     finally:
         for process in reversed(processes):
