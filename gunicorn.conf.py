@@ -5,7 +5,13 @@ import ctypes.util
 import math
 import os
 
-from portal.config import DEFAULT_THREADS, from_environ, preflight, worst_case_request_seconds
+from portal.config import (
+    DEFAULT_THREADS,
+    DEFAULT_WORKER_CLASS,
+    from_environ,
+    preflight,
+    worst_case_request_seconds,
+)
 
 # A missing secret stops gunicorn here, with one line, before any worker boots.
 preflight(os.environ)
@@ -32,11 +38,18 @@ _cap_malloc_arenas()
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 
-# Leat calls block on I/O for most of a request: a few processes with several
-# threads each serve many managers without a process per waiting request.
-worker_class = "gthread"
+# Leat calls block on I/O for most of a request, so a worker serves many requests at
+# once. GUNICORN_WORKER_CLASS picks how (README, Benchmark: both measured):
+# - gthread (the default): GUNICORN_THREADS threads per worker. A kept-alive
+#   connection waits in the worker's poller, not on a thread; a client trickling its
+#   request body holds a thread while the app reads it, so there are threads enough
+#   for fifty such clients beside the managers (tests/test_health.py).
+# - gevent: a greenlet per connection, so any number of slow clients is cheap; but
+#   SQLite's wait for another process's write lock blocks the whole worker, which on
+#   SQLite cost more than the threads do (measured). For PostgreSQL installations.
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "") or DEFAULT_WORKER_CLASS
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-# The Leat client sizes its connection pool from the same variable.
+# The Leat client's pool sizes itself from the same variable.
 threads = int(os.environ.get("GUNICORN_THREADS", str(DEFAULT_THREADS)))
 
 # Access lines go to stdout, where the PaaS collects logs, as the portal's own JSON
@@ -52,13 +65,15 @@ timeout = math.ceil(worst_case_request_seconds(from_environ(os.environ, "instanc
 # The PaaS sends SIGTERM and kills after about 30 s: finish in-flight requests first.
 graceful_timeout = 25
 keepalive = 5
-# How many connections one worker holds at once (gunicorn's default is 1000). Browsers
-# keep their connections open, and the kernel hands new ones to whichever worker
-# wakes first, so with no cap one worker took most of the benchmark's 64 managers
-# and queued them on its 32 threads and its one core, while the other idled
-# (0.8 against 0.14 of a core). A cap a little above the thread count sends the rest
-# to the other workers; an idle kept-alive connection is closed after `keepalive`.
-worker_connections = threads + max(4, threads // 4)
+# Each worker listens on a socket of its own (SO_REUSEPORT), and the kernel spreads
+# new connections across them evenly. With one shared socket the worker that woke
+# first took nearly every kept-alive browser (gevent, 16 managers: one worker 0.48 of
+# a core, the other 0.0), and the former cure, a cap of threads + 25 % connections
+# per worker, left managers waiting in the backlog behind idle kept-alive
+# connections (64 managers, 2 x 8 threads: p95 15.5 s). With the kernel spreading
+# them, no cap below gunicorn's default is needed.
+reuse_port = True
+worker_connections = 1000
 
 # A launch link carries its JWT in the query string, and the JWT lists the manager's
 # shops: 39 bytes per shop uuid, a third more once base64-encoded. The request line of

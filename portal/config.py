@@ -23,7 +23,8 @@ from .leat.client import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, worst_ca
 
 DEFAULT_LEAT_BASE_URL = "https://api.piggy.eu"
 DEFAULT_TIMEZONE = "Europe/Amsterdam"
-DEFAULT_THREADS = 8
+DEFAULT_THREADS = 48
+DEFAULT_WORKER_CLASS = "gthread"
 DEFAULT_SESSION_HOURS = 8
 # A session ends after this long without a request (a shared till computer).
 DEFAULT_IDLE_MINUTES = 60

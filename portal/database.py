@@ -9,9 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from flask import Flask
+from flask import Flask, g, has_request_context
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase
 
 
@@ -30,6 +31,7 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+DATABASE_POOL_SIZE = 10
 MIGRATIONS_DIRECTORY = Path(__file__).with_name("migrations")
 
 
@@ -39,20 +41,45 @@ def init_database(app: Flask) -> None:
     # says what failed.
     options: dict = {"hide_parameters": True}
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        # One connection per worker thread (and a little slack for the odd extra),
-        # each checked before use so a database restart costs no manager a request.
+        # A request holds a connection only while it reads or writes (a commit gives
+        # it back before each Leat call), so a few serve all of a worker's threads;
+        # and a small PaaS database allows few (2 workers x 15 here, and the worker).
+        # Each is checked before a request first uses it (_ping_once_a_request), so a
+        # database restart costs no manager a request. The pool hands out the
+        # connection given back last, so a request's later transactions find the one
+        # already checked.
         options.update(
-            pool_size=app.config["LEAT_POOL_SIZE"],
-            max_overflow=2,
-            pool_pre_ping=True,
+            pool_size=DATABASE_POOL_SIZE,
+            max_overflow=5,
+            pool_use_lifo=True,
             pool_recycle=1800,
         )
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", options)
     db.init_app(app)
     app.cli.add_command(_MigrationCommands(app))
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        with app.app_context():
+    with app.app_context():
+        if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
             event.listen(db.engine, "connect", _tune_sqlite)
+        else:
+            event.listen(db.engine, "checkout", _ping_once_a_request)
+
+
+def _ping_once_a_request(dbapi_connection, _record, _proxy) -> None:
+    """A pooled connection is asked whether it is alive before use, and replaced if
+    not (the server restarted, or dropped it): what ``pool_pre_ping`` does, but once
+    per connection per request rather than at every checkout. A create checks a
+    connection out three times (before Leat, after, for the answer), and each ping is
+    a round trip that costs CPU here and in the server (bench/, README). Outside a
+    request (the worker, the command line) every checkout is checked."""
+    checked = g.setdefault("_db_connections_checked", set()) if has_request_context() else set()
+    if dbapi_connection in checked:
+        return
+    try:
+        db.engine.dialect.do_ping(dbapi_connection)
+    except db.engine.dialect.loaded_dbapi.Error as exc:
+        # The pool throws this connection away and checks out a new one.
+        raise DisconnectionError("the database dropped this connection") from exc
+    checked.add(dbapi_connection)
 
 
 def enable_migrations(app: Flask) -> None:

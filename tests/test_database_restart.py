@@ -1,5 +1,6 @@
 """A database restart costs no manager a request: pooled connections are checked
-before use (``pool_pre_ping``) and replaced when the server has dropped them."""
+before a request first uses them (``portal/database.py``) and replaced when the
+server has dropped them."""
 
 from __future__ import annotations
 

@@ -6,7 +6,9 @@ from datetime import UTC, datetime
 
 from flask import Flask
 
+from .. import html_params
 from ..i18n import _, format_wall, ngettext
+from .contact_cache import ContactCache
 from .forms import portal_zone
 from .history import bp as history_bp
 from .routes import bp
@@ -51,8 +53,10 @@ def age(since: datetime | None) -> str:
 
 
 def init_app(app: Flask) -> None:
+    html_params.install()
     app.add_template_filter(age, "age")
     app.extensions["shop_cache"] = ShopCache()
+    app.extensions["contact_cache"] = ContactCache()
     app.extensions[ROW_CACHE] = RowCache()
     app.add_template_global(row_html, "row_html")
     app.add_template_global(ROW_WORDS, "row_words")

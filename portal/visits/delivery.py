@@ -23,11 +23,19 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..database import db
-from ..leat import ErrorKind, LeatError, LeatRateLimited, LeatValidationError, Visit
+from ..leat import (
+    ErrorKind,
+    LeatError,
+    LeatNotFound,
+    LeatRateLimited,
+    LeatValidationError,
+    Visit,
+)
 from ..leat.binding import leat
 from ..models import ChangeKind, Delivery, PendingChange, VisitRecord, utcnow
 from ..observability import error_fields
 from . import pause
+from .contact_cache import contact_cache
 from .outcome import Outcome, PortalReason, Reason, Result
 
 log = logging.getLogger(__name__)
@@ -73,6 +81,22 @@ def _claim_where(*conditions) -> VisitRecord | None:
 def claim(record_id: int) -> VisitRecord | None:
     """Claim one pending record for this sender, or None if another holds it."""
     return _claim_where(VisitRecord.id == record_id)
+
+
+def claim_with_change(record: VisitRecord) -> bool:
+    """Claim ``record`` in the transaction that changes it, without committing: one
+    commit then writes the change and the claim (the caller's). Whether this sender
+    got it; the same re-checking UPDATE as ``claim``."""
+    db.session.flush()  # the change first: a record becomes claimable as it turns pending
+    now = utcnow()
+    statement = (
+        update(VisitRecord)
+        .where(VisitRecord.id == record.id, VisitRecord.status == Delivery.PENDING, _claimable(now))
+        .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
+        .returning(VisitRecord.id)
+        .execution_options(synchronize_session=False)
+    )
+    return db.session.execute(statement).scalar() is not None
 
 
 def claim_next_due() -> VisitRecord | None:
@@ -217,13 +241,7 @@ def _payload(external_id: str | None, change: PendingChange) -> dict[str, Any]:
 def _create(record: VisitRecord, first: bool) -> tuple[Visit, bool]:
     """The visit Leat made for this record, and whether it was an earlier attempt's."""
     if record.contact_uuid is None:
-        contact = (
-            leat().find_or_create_contact(record.contact_email)
-            if record.pending.fields.get("create_contact")
-            else leat().find_contact_by_email(record.contact_email)
-        )
-        record.contact_uuid, record.contact_email = contact.uuid, contact.email
-        db.session.commit()
+        _find_contact(record)
     if not first:
         # An earlier attempt may have reached Leat even though its answer never came.
         if record.attempts and (found := _earlier_attempt(record)):
@@ -239,6 +257,11 @@ def _create(record: VisitRecord, first: bool) -> tuple[Visit, bool]:
         visit = leat().create_visit(
             contact_uuid=record.contact_uuid, shop_uuid=record.shop_uuid, **payload
         )
+    except LeatNotFound as exc:
+        if exc.kind is ErrorKind.CONTACT_NOT_FOUND:
+            # Merged or deleted at Leat since it was looked up: the next create asks again.
+            contact_cache().forget(record.contact_uuid)
+        raise
     except LeatValidationError as exc:
         # "Already taken" after an earlier attempt: perhaps that attempt's visit. A
         # first attempt's is not looked up: the manager typed an identifier in use.
@@ -248,6 +271,25 @@ def _create(record: VisitRecord, first: bool) -> tuple[Visit, bool]:
                 return found, True
         raise
     return visit, False
+
+
+def _find_contact(record: VisitRecord) -> None:
+    """The record's contact uuid for its e-mail address: from the contact cache when
+    this process met the address lately, else from Leat (found, or made when the
+    manager asked). Written with the outcome, in the same commit: a sender that dies
+    before it leaves the address, and the next attempt looks it up again."""
+    email = record.contact_email
+    known = contact_cache().get(email)
+    if known is not None:
+        record.contact_uuid = known
+        return
+    contact = (
+        leat().find_or_create_contact(email)
+        if record.pending.fields.get("create_contact")
+        else leat().find_contact_by_email(email)
+    )
+    contact_cache().put(email, contact.uuid)
+    record.contact_uuid, record.contact_email = contact.uuid, contact.email
 
 
 def _earlier_attempt(record: VisitRecord) -> Visit | None:

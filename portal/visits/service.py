@@ -173,11 +173,16 @@ def update(record: VisitRecord, changes: dict, manager: Manager) -> Outcome:
     record.status = Delivery.PENDING
     record.next_attempt_at = None
     try:
+        # The change and this request's claim to send it, in one transaction.
+        claimed = delivery.claim_with_change(record)
         db.session.commit()
     except IntegrityError:  # another of the portal's visits has that external_id
         db.session.rollback()
         return Outcome.refused(record, field_reasons={"external_id": EXTERNAL_ID_IN_USE})
-    return _send_now(record, first=first)
+    if not claimed:
+        # Another sender (the worker, another tab) holds it and sends the latest values.
+        return Outcome.of_record(record, note=Note.IN_HAND)
+    return delivery.deliver(record, first=first)
 
 
 def retry(record: VisitRecord) -> Outcome:

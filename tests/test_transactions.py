@@ -1,0 +1,61 @@
+"""What each action costs the database, counted at the engine: a page reads in one
+transaction; a create and a save write twice, no more: the visit as pending before
+Leat is called (so a sender that dies mid-call leaves a record to look up, never a
+lost or doubled visit) and Leat's answer after."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from helpers import HTMX, csrf_token, editor_fields
+from sqlalchemy import event
+
+from portal.database import db
+from portal.leat_sandbox import seed
+
+
+@pytest.fixture
+def transactions(app):
+    seen: list[str] = []
+    with app.app_context():
+        engine = db.engine
+    listeners = {
+        "begin": lambda conn: seen.append("BEGIN"),
+        "commit": lambda conn: seen.append("COMMIT"),
+    }
+    for name, listener in listeners.items():
+        event.listen(engine, name, listener)
+    yield seen
+    for name, listener in listeners.items():
+        event.remove(engine, name, listener)
+
+
+def during(seen: list[str], action) -> dict[str, int]:
+    seen.clear()
+    response = action()
+    assert response.status_code == 200, response.status_code
+    return {"BEGIN": seen.count("BEGIN"), "COMMIT": seen.count("COMMIT"), "answer": response}
+
+
+def test_a_page_is_one_read_transaction(client, transactions):
+    client.get("/visits")
+    counted = during(transactions, lambda: client.get("/visits"))
+    assert (counted["BEGIN"], counted["COMMIT"]) == (1, 0)
+
+
+def test_a_create_and_a_save_write_twice(client, transactions):
+    token = csrf_token(client.get("/visits"))
+    data = {"csrf_token": token, "contact": "bram.jansen@example.com", "shop": seed.SHOP_UTRECHT}
+    client.post("/visits", data=data, headers=HTMX)  # the contact now known
+    created = during(transactions, lambda: client.post("/visits", data=data, headers=HTMX))
+    assert created["COMMIT"] == 2
+    key = re.search(r'<tr id="visit-(\d+)"', created["answer"].text).group(1)
+    editor = client.get(f"/visits/{key}/edit", headers=HTMX).text
+    fields = {"source": "corrected"}
+    for name in ("date", "starts_at"):
+        found = re.search(rf'id="visit-{key}-{name}"[^>]*value="([^"]*)"', editor)
+        fields[name] = found.group(1) if found else ""
+    data = editor_fields(key, csrf_token=token, **fields)
+    saved = during(transactions, lambda: client.put(f"/visits/{key}", data=data, headers=HTMX))
+    assert saved["COMMIT"] == 2
