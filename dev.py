@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -59,8 +60,22 @@ def serve(extra: list[str]) -> int:
     # Migrations say nothing unless something is wrong.
     run([BIN / "flask", "--app", "wsgi", "db", "upgrade", "-x", "quiet=1"], env=env)
     address = f"{DEMO_HOST}:{port}"
+    if not port_is_free(DEMO_HOST, int(port)):
+        # gunicorn listens with SO_REUSEPORT (gunicorn.conf.py), so a second portal on a
+        # port in use would not fail: it would quietly share the connections.
+        sys.exit(f"Port {port} is in use (another portal?): stop it, or add --port 8001.")
     print(f"\nStarting the demo portal on http://{address}: open the sign-in link below.\n")
     return run_demo(address, extra, env)
+
+
+def port_is_free(host: str, port: int) -> bool:
+    """Whether a plain bind (no SO_REUSEPORT) succeeds: nothing else listens there."""
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def demo_commands(address: str, extra: list[str]) -> list[list[str]]:

@@ -7,6 +7,7 @@ import contextlib
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -126,3 +127,23 @@ def test_serve_delivers_what_waited_through_a_simulated_outage(serve):
     assert len([line for line in serve.lines if f" GET {watch} " in line]) == len(polls) + 1
     assert len([line for line in serve.lines if " POST /visits " in line]) == 1
     assert not [line for line in serve.lines if line.startswith("{")]  # no JSON lines
+
+
+def test_serve_refuses_a_port_another_portal_listens_on():
+    """gunicorn listens with SO_REUSEPORT, which would let a second demo share the
+    first one's port in silence: serve checks the port first and says so."""
+    port = closed_port()
+    with socket.socket() as first:
+        first.bind(("127.0.0.1", port))
+        first.listen()
+        result = subprocess.run(
+            [sys.executable, "dev.py", "serve", "--port", str(port)],
+            cwd=ROOT,
+            env=tool_environ(),
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+    assert result.returncode != 0
+    assert f"Port {port} is in use" in result.stderr
