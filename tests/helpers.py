@@ -28,10 +28,11 @@ import jinja2
 from bs4 import BeautifulSoup, Tag
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_migrate import upgrade
 
 from portal import create_app
 from portal.auth.launch import mint
-from portal.database import db
+from portal.database import db, enable_migrations
 from portal.models import DeliveryPause, VisitRecord, utcnow
 from portal.visits.delivery import drain
 
@@ -51,6 +52,16 @@ def make_portal(config: Mapping[str, Any]) -> Flask:
     uses an undefined variable fails instead of rendering an empty string."""
     app = create_app({"TESTING": True, **config})
     app.jinja_env.undefined = jinja2.StrictUndefined
+    return app
+
+
+def demo_portal(instance: str | os.PathLike[str], **settings: Any) -> Flask:
+    """The portal in demo mode (its sandbox in-process), its data under ``instance``,
+    the database migrated as ``dev.py serve`` migrates it."""
+    app = make_portal({**settings, "INSTANCE_PATH": instance, "PORTAL_DEMO": True})
+    enable_migrations(app)
+    with app.app_context():
+        upgrade()
     return app
 
 

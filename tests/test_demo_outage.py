@@ -3,11 +3,10 @@ only, that every process's sandbox obeys; and a pending row that updates itself.
 
 from __future__ import annotations
 
-from flask_migrate import upgrade
-from helpers import HTMX, browser_at, csrf_token, make_portal, post_visit, signed_in, soup, text
+from helpers import HTMX, browser_at, csrf_token, demo_portal, post_visit, signed_in, soup, text
 
 from portal import demo
-from portal.database import db, enable_migrations
+from portal.database import db
 from portal.leat_sandbox import seed
 from portal.models import DeliveryPause
 from portal.visits import delivery, pause
@@ -18,14 +17,6 @@ VISIT = {
     "date": "2026-05-01",
     "starts_at": "10:00",
 }
-
-
-def demo_app(instance):
-    app = make_portal({"INSTANCE_PATH": instance, "PORTAL_DEMO": True})
-    enable_migrations(app)
-    with app.app_context():
-        upgrade()
-    return app
 
 
 def demo_browser(app):
@@ -48,7 +39,7 @@ def test_outside_demo_mode_there_is_no_outage_switch(app):
 
 
 def test_the_switch_needs_the_sessions_csrf_token(tmp_path):
-    app = demo_app(tmp_path)
+    app = demo_portal(tmp_path)
     browser = demo_browser(app)
     assert browser.post("/demo/outage", data={}).status_code == 400
     assert browser.post("/demo/outage", data={"csrf_token": "forged"}).status_code == 400
@@ -56,7 +47,7 @@ def test_the_switch_needs_the_sessions_csrf_token(tmp_path):
 
 
 def test_an_outage_makes_creates_wait_and_its_end_lets_them_through(tmp_path):
-    app = demo_app(tmp_path)
+    app = demo_portal(tmp_path)
     browser = demo_browser(app)
     page = browser.get("/visits")
     assert "Simulate a Leat outage" in text(banner(page))  # in a landmark: an <aside>
@@ -106,7 +97,7 @@ def test_an_outage_makes_creates_wait_and_its_end_lets_them_through(tmp_path):
 
 
 def test_a_timed_outage_ends_by_itself(tmp_path):
-    app = demo_app(tmp_path)
+    app = demo_portal(tmp_path)
     demo.start_outage(app.instance_path, seconds=-1)
     assert demo.outage_until(app.instance_path) is None
 

@@ -7,19 +7,17 @@ from __future__ import annotations
 import time
 
 import pytest
-from flask_migrate import upgrade
 from helpers import (
     LAUNCH_SECRET,
     browser_at,
+    demo_portal,
     launch_path,
-    make_portal,
     signed_in,
     soup,
     text,
 )
 
 from portal.auth.launch import mint
-from portal.database import enable_migrations
 from portal.leat_sandbox import seed
 
 RELOAD = "Reload the intranet page to sign in again"
@@ -133,20 +131,12 @@ def test_a_malformed_link_naming_the_signed_in_manager_is_refused(app):
     refused_page(browser.get(link(shops=("*", seed.SHOP_UTRECHT))))
 
 
-def demo_app(instance):
-    app = make_portal({"INSTANCE_PATH": instance, "PORTAL_DEMO": True})
-    enable_migrations(app)
-    with app.app_context():
-        upgrade()
-    return app
-
-
 def demo_links(response) -> list[str]:
     return [a["href"] for a in soup(response).select('a[href*="/launch?token="]')]
 
 
 def test_in_demo_mode_the_refused_page_offers_a_fresh_link_on_this_machine_only(tmp_path):
-    app = demo_app(tmp_path)
+    app = demo_portal(tmp_path)
     secret = app.config["PORTAL_LAUNCH_SECRET"]
     used = link(secret=secret)
     assert app.test_client().get(used).status_code == 303

@@ -23,7 +23,6 @@ from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from bs4 import BeautifulSoup
 from error_triggers import with_failing_routes
-from flask_migrate import upgrade
 from helpers import (
     HTMX,
     LAUNCH_SECRET,
@@ -31,9 +30,9 @@ from helpers import (
     browser_at,
     csrf_token,
     deliver_waiting,
+    demo_portal,
     input_value,
     launch_path,
-    make_portal,
     post_visit,
     save_visit,
     signed_in,
@@ -42,7 +41,7 @@ from helpers import (
 
 from portal.auth.launch import mint
 from portal.catalogues import extract
-from portal.database import db, enable_migrations
+from portal.database import db
 from portal.leat_sandbox import MAINTENANCE_PAGE, Fault, seed
 from portal.models import DeliveryPause
 
@@ -279,10 +278,7 @@ def test_the_check_finds_an_unmarked_word(app):
 
 def test_the_demo_banner_shows_only_marked_words(tmp_path, portal_overrides, data):
     """Demo mode's banner, before and during a simulated outage, and its fresh link."""
-    app = make_portal({**portal_overrides, "INSTANCE_PATH": tmp_path, "PORTAL_DEMO": True})
-    enable_migrations(app)
-    with app.app_context():
-        upgrade()
+    app = demo_portal(tmp_path, **portal_overrides)
     browser = browser_at(app, "127.0.0.1")
     states = {"demo sign-in page": browser.get("/visits").text}
     [link] = [a["href"] for a in soup(states["demo sign-in page"]).select('a[href*="/launch?"]')]
