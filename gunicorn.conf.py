@@ -90,13 +90,18 @@ limit_request_line = 8190
 control_socket_disable = True
 
 
-def when_ready(server):
-    """Demo mode prints a sign-in link once gunicorn listens, as Jupyter prints its URL."""
-    if os.environ.get("PORTAL_DEMO") != "1":
+def post_worker_init(worker):
+    """Demo mode prints a sign-in link once the portal answers, as Jupyter prints its URL.
+
+    Printed by the first worker when it has loaded the app: with `reuse_port` each
+    worker opens its own socket after it starts, so nothing listens before then (the
+    master's `when_ready` came too early: a link followed at once was refused).
+    """
+    if os.environ.get("PORTAL_DEMO") != "1" or worker.age != 1:
         return
     from portal.demo import startup_link
 
-    host, port = server.address[0][:2] if server.address else ("127.0.0.1", 8000)
+    host, port = worker.sockets[0].getsockname()[:2]
     host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 (a wildcard bind)
     link = startup_link(f"http://{host}:{port}", os.environ.get("PORTAL_LAUNCH_SECRET", ""))
     print(
