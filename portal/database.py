@@ -35,6 +35,24 @@ DATABASE_POOL_SIZE = 10
 MIGRATIONS_DIRECTORY = Path(__file__).with_name("migrations")
 
 
+def commit_keeping_values() -> None:
+    """Commit, and in a request keep the objects' values as this request wrote them,
+    rather than reading each again with a SELECT at its next use (a record just made,
+    or just delivered, and still shown in the answer). Only for records this request
+    holds (claimed), which no other sender changes meanwhile. A request's session ends
+    with it; outside a request (the worker's session lasts its whole run) every commit
+    expires everything, as usual, so the next read sees other processes' changes."""
+    session = db.session()
+    if not has_request_context():
+        session.commit()
+        return
+    expiring, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expiring
+
+
 def init_database(app: Flask) -> None:
     # A database error's message quotes its statement's bound values (contacts' e-mail
     # addresses, managers' ids) wherever it is printed or logged; the statement alone

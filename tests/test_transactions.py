@@ -59,3 +59,49 @@ def test_a_create_and_a_save_write_twice(client, transactions):
     data = editor_fields(key, csrf_token=token, **fields)
     saved = during(transactions, lambda: client.put(f"/visits/{key}", data=data, headers=HTMX))
     assert saved["COMMIT"] == 2
+
+
+@pytest.fixture
+def statements(app):
+    seen: list[str] = []
+    with app.app_context():
+        engine = db.engine
+
+    def listener(conn, cursor, statement, parameters, context, executemany):
+        seen.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", listener)
+    yield seen
+    event.remove(engine, "before_cursor_execute", listener)
+
+
+def reads_of_one_record(seen: list[str]) -> int:
+    """SELECTs of one visit record by its id (SQLite's and PostgreSQL's placeholders)."""
+    by_id = re.compile(r"^SELECT .* WHERE visit_records\.id = \S+$")
+    return sum(1 for statement in seen if by_id.match(statement))
+
+
+def test_a_create_reads_back_nothing_it_wrote_and_a_save_reads_its_record_twice(client, statements):
+    # A record this request made, or delivered, is shown as the request wrote it: no
+    # SELECT after its commits. A save finds its record, and reads it again after the
+    # commit that claims it (another sender may have changed it before the claim).
+    token = csrf_token(client.get("/visits"))
+    data = {"csrf_token": token, "contact": "bram.jansen@example.com", "shop": seed.SHOP_UTRECHT}
+    client.post("/visits", data=data, headers=HTMX)  # the contact now known
+    statements.clear()
+    created = client.post("/visits", data=data, headers=HTMX)
+    assert created.status_code == 200
+    assert reads_of_one_record(statements) == 0
+    key = re.search(r'<tr id="visit-(\d+)"', created.text).group(1)
+    editor = client.get(f"/visits/{key}/edit", headers=HTMX).text
+    fields = {"source": "corrected"}
+    for name in ("date", "starts_at"):
+        found = re.search(rf'id="visit-{key}-{name}"[^>]*value="([^"]*)"', editor)
+        fields[name] = found.group(1) if found else ""
+    statements.clear()
+    saved = client.put(
+        f"/visits/{key}", data=editor_fields(key, csrf_token=token, **fields), headers=HTMX
+    )
+    assert saved.status_code == 200
+    assert "corrected" in saved.text
+    assert reads_of_one_record(statements) == 2

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..database import db
+from ..database import commit_keeping_values, db
 from ..leat import (
     ErrorKind,
     LeatError,
@@ -158,7 +158,7 @@ def deliver(record: VisitRecord, *, first: bool = False) -> Outcome:
     record.claimed_until = record.next_attempt_at = None
     try:
         pause.lift()  # (its statement flushes the record too: inside the try)
-        db.session.commit()
+        commit_keeping_values()  # the answer shows the record as written here
     except IntegrityError:
         # Leat confirmed a visit this database cannot hold beside another record (the
         # same Leat uuid or external_id): a fact for a person to look at, not a

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..auth import Manager
-from ..database import db
+from ..database import commit_keeping_values, db
 from ..i18n import _
 from ..leat import EDITABLE_VISIT_FIELDS, Contact, Shop, Visit
 from ..leat.binding import leat
@@ -126,7 +126,8 @@ def create(new: NewVisit, manager: Manager) -> Outcome:
     record.created_by_manager(manager)
     db.session.add(record)
     try:
-        db.session.commit()
+        # Delivered at once, by this request, from these values: no need to read them back.
+        commit_keeping_values()
     except IntegrityError:
         db.session.rollback()
         first = _by_submission_key(new.submission_key)
