@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from helpers import HTMX, csrf_token
+from helpers import HTMX, all_records, csrf_token
 
 from portal.leat_sandbox import Fault, seed
 from portal.visits import contact_cache as contact_cache_module
@@ -36,6 +36,18 @@ def test_a_second_create_for_the_same_address_is_one_leat_call(client, sandbox):
     before = calls(sandbox)
     assert create(client, source="again").status_code == 200
     assert made(sandbox, before) == {"POST /visits": 1}
+
+
+def test_an_address_typed_in_other_capitals_is_recorded_as_leat_spells_it(client, sandbox, app):
+    """Leat matches addresses whatever their case; a create from the cache records the
+    address as a look-up would have, Leat's spelling, and asks Leat once."""
+    assert create(client).status_code == 200
+    before = calls(sandbox)
+    assert create(client, contact="Bram.Jansen@Example.COM", source="capitals").status_code == 200
+    assert made(sandbox, before) == {"POST /visits": 1}
+    first, second = all_records(app)
+    assert first.contact_uuid == second.contact_uuid
+    assert second.contact_email == BRAM
 
 
 def test_a_page_load_asks_leat_nothing(client, sandbox):

@@ -279,16 +279,16 @@ def _find_contact(record: VisitRecord) -> None:
     manager asked). Written with the outcome, in the same commit: a sender that dies
     before it leaves the address, and the next attempt looks it up again."""
     email = record.contact_email
-    known = contact_cache().get(email)
+    known = contact_cache().contact(email)
     if known is not None:
-        record.contact_uuid = known
+        record.contact_uuid, record.contact_email = known
         return
     contact = (
         leat().find_or_create_contact(email)
         if record.pending.fields.get("create_contact")
         else leat().find_contact_by_email(email)
     )
-    contact_cache().put(email, contact.uuid)
+    contact_cache().put(email, contact.uuid, contact.email)
     record.contact_uuid, record.contact_email = contact.uuid, contact.email
 
 
