@@ -100,20 +100,30 @@ def claim_with_change(record: VisitRecord) -> bool:
 
 
 def claim_next_due() -> VisitRecord | None:
-    """Claim the oldest pending record whose next attempt is due."""
-    now = utcnow()
-    due = (
-        select(VisitRecord.id)
-        .where(
-            VisitRecord.status == Delivery.PENDING,
-            or_(VisitRecord.next_attempt_at.is_(None), VisitRecord.next_attempt_at <= now),
-            _claimable(now),
+    """Claim the oldest pending record whose next attempt is due; None when none is.
+
+    Two senders may pick the same oldest record at once: the one that loses the claim
+    (on PostgreSQL it waits for the other's commit, then finds the record claimed)
+    looks again, rather than take "not mine" for "the queue is empty" and stop a drain
+    with due records left."""
+    while True:
+        now = utcnow()
+        due = db.session.scalar(
+            select(VisitRecord.id)
+            .where(
+                VisitRecord.status == Delivery.PENDING,
+                or_(VisitRecord.next_attempt_at.is_(None), VisitRecord.next_attempt_at <= now),
+                _claimable(now),
+            )
+            .order_by(VisitRecord.id)
+            .limit(1)
         )
-        .order_by(VisitRecord.id)
-        .limit(1)
-        .scalar_subquery()
-    )
-    return _claim_where(VisitRecord.id == due)
+        if due is None:
+            db.session.commit()  # end the read, as a claim would
+            return None
+        claimed = _claim_where(VisitRecord.id == due)
+        if claimed is not None:
+            return claimed
 
 
 # -- delivery ------------------------------------------------------------------------------
