@@ -76,3 +76,24 @@ def test_the_cache_keeps_at_most_its_size_dropping_the_least_recently_shown():
     assert len(cache) == 2
     assert cache.get("b", render("B again")) == "B again"
     assert rendered == ["A", "B", "C", "B again"]
+
+
+def test_a_row_drawn_from_the_cache_is_not_worked_out_again(app, client, monkeypatch):
+    # A cached row needs its record's id and version alone: the visit it shows (Leat's
+    # snapshot with any unsent change on top) is worked out only to draw it.
+    from portal.visits import service
+
+    for source in ("One", "Two", "Three"):
+        create(client, source=source)
+    rows(client)  # drawn once, and kept
+    worked_out = []
+    original = service.intended_visit
+    monkeypatch.setattr(
+        service, "intended_visit", lambda record: worked_out.append(record.id) or original(record)
+    )
+    shown = rows(client)
+    assert worked_out == []
+    assert all(source in shown for source in ("One", "Two", "Three"))
+    app.extensions[EXTENSION] = RowCache()  # a new process: every row drawn, so worked out
+    assert rows(client) == shown
+    assert len(worked_out) == 3

@@ -26,7 +26,7 @@ from collections.abc import Callable, Hashable
 from datetime import UTC, datetime
 from typing import Final
 
-from flask import current_app, request
+from flask import current_app, g, request
 from markupsafe import Markup
 
 from ..i18n import N_, Words, current_language
@@ -98,13 +98,15 @@ def row_html(row: VisitRow) -> Markup:
     if row.state is not Delivery.CONFIRMED:
         return render()
     record = row.record
-    today = datetime.now(UTC).astimezone(portal_zone()).date()
-    key = (
-        record.id,
-        record.updated_at,
-        row.shop_name,
-        today,
-        request.script_root,
-        current_language(),
-    )
+    key = (record.id, record.updated_at, row.shop_name, *_shared_key())
     return current_app.extensions[EXTENSION].get(key, render)
+
+
+def _shared_key() -> tuple:
+    """What the key of every row of this answer ends with: the day, the URL prefix and
+    the language. Worked out once an answer, not once a row (a page draws 50)."""
+    shared = g.get("row_key_shared")
+    if shared is None:
+        today = datetime.now(UTC).astimezone(portal_zone()).date()
+        shared = g.row_key_shared = (today, request.script_root, current_language())
+    return shared

@@ -12,6 +12,7 @@ import time
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import cached_property
 
 from flask import current_app
 from sqlalchemy import select
@@ -239,8 +240,13 @@ class VisitRow:
     A row is addressed by its record's id, before and after Leat confirms it."""
 
     record: VisitRecord
-    visit: Visit
     shop_name: str
+
+    @cached_property
+    def visit(self) -> Visit:
+        # Worked out when first read: a page's confirmed rows mostly come drawn from
+        # the row cache (row_cache.py), which needs the record's id and version alone.
+        return intended_visit(self.record)
 
     @property
     def id(self) -> int:
@@ -267,11 +273,7 @@ class VisitRow:
 
 
 def row_for(record: VisitRecord, shop_names: dict[str, str]) -> VisitRow:
-    return VisitRow(
-        record=record,
-        visit=intended_visit(record),
-        shop_name=shop_names.get(record.shop_uuid, record.shop_uuid),
-    )
+    return VisitRow(record=record, shop_name=shop_names.get(record.shop_uuid, record.shop_uuid))
 
 
 def intended_visit(record: VisitRecord) -> Visit:
