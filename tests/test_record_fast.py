@@ -444,8 +444,10 @@ def test_the_suggestions_read_the_newest_records_by_index_not_a_shops_whole_hist
             (Manager(id="a", name="A", shops=("*",)), seed.SHOP_AMSTERDAM),
             (Manager(id="b", name="B", shops=(seed.SHOP_AMSTERDAM,)), None),
         ):
-            query = recent_contacts_query(manager, shop)
-            compiled = query.compile(db.engine, compile_kwargs={"literal_binds": True})
+            statement, values = recent_contacts_query(manager, shop)
+            compiled = statement.params(values).compile(
+                db.engine, compile_kwargs={"literal_binds": True}
+            )
             plan = [
                 row[-1] for row in db.session.execute(db.text(f"EXPLAIN QUERY PLAN {compiled}"))
             ]

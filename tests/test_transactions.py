@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from helpers import HTMX, csrf_token, editor_fields
+from helpers import HTMX, csrf_token, editor_fields, input_value, soup
 from sqlalchemy import event
 
 from portal.database import db
@@ -105,3 +105,25 @@ def test_a_create_reads_back_nothing_it_wrote_and_a_save_reads_its_record_twice(
     assert saved.status_code == 200
     assert "corrected" in saved.text
     assert reads_of_one_record(statements) == 2
+
+
+def test_a_first_submission_is_written_without_looking_for_its_key_first(client, statements):
+    # The submission key (one per drawn form) tells a form sent again; the database keeps
+    # it unique, so it is looked for only when the insert is refused: a first
+    # submission's first statement about visits is its INSERT.
+    page = client.get("/visits")
+    data = {
+        "csrf_token": csrf_token(page),
+        "submission_key": input_value(soup(page), "submission_key"),
+        "contact": "bram.jansen@example.com",
+        "shop": seed.SHOP_UTRECHT,
+    }
+    statements.clear()
+    first = client.post("/visits", data=data, headers=HTMX)
+    assert first.status_code == 200
+    about_visits = [s for s in statements if "visit_records" in s]
+    assert about_visits[0].startswith("INSERT INTO visit_records"), about_visits[0]
+    statements.clear()
+    again = client.post("/visits", data=data, headers=HTMX)  # the same form, sent again
+    assert again.status_code == 200
+    assert soup(again).find("tr")["id"] == soup(first).find("tr")["id"]  # the first result

@@ -19,7 +19,7 @@ import click
 from flask import Flask, g
 from flask.cli import with_appcontext
 from flask.sessions import SessionInterface, SessionMixin
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from werkzeug.datastructures import CallbackDict
 
 from ..database import db
@@ -34,6 +34,15 @@ KEEP_ENDED = timedelta(days=7)
 # Set by views the page asks by itself (a pending row's or the demo banner's poll):
 # such a request is not the manager at work, so it does not keep the session alive.
 NOT_ACTIVITY = "portal_not_activity"
+
+
+# The session a key opens, if it still lives: asked by every request, so built once.
+_LIVE_SESSION = select(ManagerSession).where(
+    ManagerSession.key_hash == bindparam("key_hash"),
+    ManagerSession.ended_at.is_(None),
+    ManagerSession.expires_at > bindparam("now"),
+    ManagerSession.last_seen_at > bindparam("active_since"),
+)
 
 
 class ServerSession(CallbackDict, SessionMixin):
@@ -68,12 +77,7 @@ class ServerSessionInterface(SessionInterface):
         now = utcnow()
         idle = timedelta(minutes=app.config["PORTAL_IDLE_MINUTES"])
         row = db.session.scalar(
-            select(ManagerSession).where(
-                ManagerSession.key_hash == _hash(key),
-                ManagerSession.ended_at.is_(None),
-                ManagerSession.expires_at > now,
-                ManagerSession.last_seen_at > now - idle,
-            )
+            _LIVE_SESSION, {"key_hash": _hash(key), "now": now, "active_since": now - idle}
         )
         if row is None:
             return ServerSession()

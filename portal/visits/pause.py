@@ -36,8 +36,12 @@ LONGEST_RETRY_AFTER_SECONDS = 3600.0
 PAUSE_ID = 1
 
 
+# Read with every answer that shows the queue: built once.
+_CURRENT = select(DeliveryPause).where(DeliveryPause.id == PAUSE_ID)
+
+
 def current() -> DeliveryPause | None:
-    return db.session.scalar(select(DeliveryPause).where(DeliveryPause.id == PAUSE_ID))
+    return db.session.scalar(_CURRENT)
 
 
 def begin_or_extend(error: LeatError) -> None:

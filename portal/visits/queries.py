@@ -7,9 +7,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import cache
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 
 from ..auth import Manager
 from ..database import db
@@ -44,6 +45,10 @@ def record_of(manager: Manager, record_id: int) -> VisitRecord | None:
     if record is None or not manager.may_use(record.shop_uuid):
         return None
     return record
+
+
+# The manager's shops, given when a statement built once is run: {"shops": [...]}.
+MANAGER_SHOPS = bindparam("shops", expanding=True)
 
 
 def _of_manager(query, manager: Manager):
@@ -147,17 +152,30 @@ def recent_contacts(manager: Manager, shop_uuid: str | None = None) -> list[str]
     A shop the manager may not use has none."""
     if shop_uuid is not None and not manager.may_use(shop_uuid):
         return []
-    return list(db.session.scalars(recent_contacts_query(manager, shop_uuid)))
+    statement, values = recent_contacts_query(manager, shop_uuid)
+    return list(db.session.scalars(statement, values))
 
 
 def recent_contacts_query(manager: Manager, shop_uuid: str | None):
+    """The statement and its values: for the shop, else for the manager's shops."""
+    if shop_uuid is not None:
+        return _recent_contacts_statement("shop"), {"shop": shop_uuid}
+    if manager.all_shops:
+        return _recent_contacts_statement("all"), {}
+    return _recent_contacts_statement("shops"), {"shops": list(manager.shops)}
+
+
+@cache
+def _recent_contacts_statement(scope: str):
+    # Built once per scope, values bound at each execution: the page and every create
+    # ask for suggestions, and building this statement cost as much as running it.
     newest = select(VisitRecord.contact_email, VisitRecord.created_at).where(
         VisitRecord.contact_email.is_not(None)
     )
-    if shop_uuid is not None:
-        newest = newest.where(VisitRecord.shop_uuid == shop_uuid)
-    else:
-        newest = _of_manager(newest, manager)
+    if scope == "shop":
+        newest = newest.where(VisitRecord.shop_uuid == bindparam("shop"))
+    elif scope == "shops":
+        newest = newest.where(VisitRecord.shop_uuid.in_(MANAGER_SHOPS))
     newest = newest.order_by(VisitRecord.created_at.desc()).limit(RECENT_RECORDS).subquery()
     last_seen = func.max(newest.c.created_at)
     return (
@@ -182,10 +200,22 @@ class Queue:
 
 def waiting(manager: Manager) -> Queue:
     """How many of the manager's records wait for Leat, since when, and why."""
-    query = select(func.count(VisitRecord.id), func.min(VisitRecord.updated_at)).where(
-        VisitRecord.status == Delivery.PENDING
-    )
-    count, oldest = db.session.execute(_of_manager(query, manager)).one()
+    if manager.all_shops:
+        result = db.session.execute(_waiting_statement(all_shops=True))
+    else:
+        result = db.session.execute(
+            _waiting_statement(all_shops=False), {"shops": list(manager.shops)}
+        )
+    count, oldest = result.one()
     if oldest is not None and oldest.tzinfo is None:
         oldest = oldest.replace(tzinfo=UTC)
     return Queue(count=count, oldest=oldest, paused=pause.current())
+
+
+@cache
+def _waiting_statement(*, all_shops: bool):
+    # Built once (every answer that may follow a Leat call shows the queue).
+    query = select(func.count(VisitRecord.id), func.min(VisitRecord.updated_at)).where(
+        VisitRecord.status == Delivery.PENDING
+    )
+    return query if all_shops else query.where(VisitRecord.shop_uuid.in_(MANAGER_SHOPS))

@@ -86,19 +86,16 @@ def new_external_id() -> str:
 
 
 def create(new: NewVisit, manager: Manager) -> Outcome:
-    """Record the visit, then send it."""
-    first = _by_submission_key(new.submission_key)
-    if first is not None:
-        if _same_form(first, new, manager):
-            # A double click, a browser's retry, back-and-resubmit: the first result.
-            return Outcome.of_record(first, note=Note.REPEATED)
-        # Another manager's (or shop's) key, replayed: it shows nothing of theirs, and
-        # this visit is recorded as any other.
-        new = replace(new, submission_key=None)
+    """Record the visit, then send it. A form sent again (a double click, a browser's
+    retry, back-and-resubmit) is told by its submission key, which the database keeps
+    unique: found only when the insert is refused, so a first submission reads nothing."""
     recorded_at = utcnow().replace(microsecond=0)
     if new.starts_at is None and new.ends_at is not None and new.ends_at <= recorded_at:
         # The form compares the two times it was given; only here is "now" known. Kept,
         # this would be refused by Leat, perhaps long after the manager has gone.
+        repeated = _repeated(new, manager)
+        if repeated is not None:
+            return repeated
         return Outcome.refused(field_reasons={"ends_at": ENDS_BEFORE_START})
     external_id = new.external_id or new_external_id()
     record = VisitRecord(
@@ -132,12 +129,24 @@ def create(new: NewVisit, manager: Manager) -> Outcome:
     except IntegrityError:
         db.session.rollback()
         first = _by_submission_key(new.submission_key)
-        if first is not None and _same_form(first, new, manager):
-            # The same form, sent twice at the same moment.
-            return Outcome.of_record(first, note=Note.REPEATED)
+        if first is not None:
+            if _same_form(first, new, manager):
+                # The same form, sent again (or twice at the same moment).
+                return Outcome.of_record(first, note=Note.REPEATED)
+            # Another manager's (or shop's) key, replayed: it shows nothing of theirs,
+            # and this visit is recorded as any other.
+            return create(replace(new, submission_key=None), manager)
         # The portal already knows this external_id: Leat would refuse it too.
         return Outcome.refused(field_reasons={"external_id": EXTERNAL_ID_IN_USE})
     return delivery.deliver(record, first=True)
+
+
+def _repeated(new: NewVisit, manager: Manager) -> Outcome | None:
+    """The first result of this form, if it was sent before by this manager for this shop."""
+    first = _by_submission_key(new.submission_key)
+    if first is not None and _same_form(first, new, manager):
+        return Outcome.of_record(first, note=Note.REPEATED)
+    return None
 
 
 def _by_submission_key(key: str | None) -> VisitRecord | None:
