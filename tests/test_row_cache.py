@@ -3,6 +3,8 @@ another session's, and bounded."""
 
 from __future__ import annotations
 
+import re
+
 from helpers import HTMX, csrf_token, input_value, launch_path, soup
 
 from portal.database import db
@@ -97,3 +99,35 @@ def test_a_row_drawn_from_the_cache_is_not_worked_out_again(app, client, monkeyp
     app.extensions[EXTENSION] = RowCache()  # a new process: every row drawn, so worked out
     assert rows(client) == shown
     assert len(worked_out) == 3
+
+
+# A statement reading Leat's snapshot (the column, not snapshot_at).
+DETAILS = re.compile(r"visit_records\.snapshot\b")
+
+
+def test_a_page_reads_the_details_of_the_rows_it_draws_in_one_statement(app, client):
+    # The page reads its records without their JSON columns (Leat's snapshot, the unsent
+    # change); the rows not in the cache have theirs read together, never one by one.
+    from sqlalchemy import event
+
+    for source in ("One", "Two", "Three"):
+        create(client, source=source)
+    seen: list[str] = []
+    with app.app_context():
+        engine = db.engine
+
+    def listener(conn, cursor, statement, *_):
+        seen.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        app.extensions[EXTENSION] = RowCache()  # every row to draw
+        shown = rows(client)
+        with_details = [s for s in seen if DETAILS.search(s)]
+        assert len(with_details) == 1, "\n".join(s[-160:] for s in with_details)
+        seen.clear()
+        assert rows(client) == shown  # every row from the cache: no details read
+        assert not [s for s in seen if DETAILS.search(s)]
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert all(source in shown for source in ("One", "Two", "Three"))

@@ -11,6 +11,7 @@ from functools import cache
 
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy.orm import defer, undefer
 
 from ..auth import Manager
 from ..database import db
@@ -76,65 +77,124 @@ class VisitFilter:
 EVERY_VISIT = VisitFilter()
 
 
-def _conditions(wanted: VisitFilter) -> list:
-    conditions = []
+def _search(manager: Manager, wanted: VisitFilter) -> tuple[frozenset[str], dict]:
+    """Which conditions a search has, and the values they take."""
+    values: dict = {}
+    if not manager.all_shops:
+        values["shops"] = list(manager.shops)
     if wanted.shop_uuid is not None:
-        conditions.append(VisitRecord.shop_uuid == wanted.shop_uuid)
+        values["shop"] = wanted.shop_uuid
     if wanted.starts_from is not None:
-        conditions.append(VisitRecord.starts_at >= wanted.starts_from)
+        values["starts_from"] = wanted.starts_from
     if wanted.starts_before is not None:
-        conditions.append(VisitRecord.starts_at < wanted.starts_before)
+        values["starts_before"] = wanted.starts_before
     if wanted.text:
-        # ILIKE on PostgreSQL (its trigram index answers it), lower(…) LIKE lower(…) on
-        # SQLite; the manager's % and _ are letters here, not wildcards.
-        pattern = "%" + _escape_like(wanted.text) + "%"
-        conditions.append(
-            or_(
-                VisitRecord.contact_email.ilike(pattern, escape="\\"),
-                VisitRecord.external_id.ilike(pattern, escape="\\"),
-                VisitRecord.source.ilike(pattern, escape="\\"),
-            )
-        )
-    return conditions
+        # The manager's % and _ are letters here, not wildcards.
+        values["pattern"] = "%" + _escape_like(wanted.text) + "%"
+    return frozenset(values), values
 
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+@cache
+def _statements(conditions: frozenset[str], order: Order):
+    """The records a search with these conditions selects, newest first, and their
+    count: built once per kind of search, the values bound when run. Built anew on
+    every page load (and their cache keys worked out again), the two cost about as
+    much as running them."""
+    where = []
+    if "shops" in conditions:
+        where.append(VisitRecord.shop_uuid.in_(MANAGER_SHOPS))
+    if "shop" in conditions:
+        where.append(VisitRecord.shop_uuid == bindparam("shop"))
+    if "starts_from" in conditions:
+        where.append(VisitRecord.starts_at >= bindparam("starts_from"))
+    if "starts_before" in conditions:
+        where.append(VisitRecord.starts_at < bindparam("starts_before"))
+    if "pattern" in conditions:
+        # ILIKE on PostgreSQL (its trigram index answers it), lower(…) LIKE lower(…) on
+        # SQLite.
+        pattern = bindparam("pattern")
+        where.append(
+            or_(
+                VisitRecord.contact_email.ilike(pattern, escape="\\"),
+                VisitRecord.external_id.ilike(pattern, escape="\\"),
+                VisitRecord.source.ilike(pattern, escape="\\"),
+            )
+        )
+    newest = VisitRecord.starts_at if order is Order.START else VisitRecord.created_at
+    records = select(VisitRecord).where(*where).order_by(newest.desc(), VisitRecord.id.desc())
+    count = select(func.count()).select_from(VisitRecord).where(*where)
+    # A page: without the JSON columns, which only a row not in the row cache needs
+    # (routes.found loads them for those, in one statement).
+    page = (
+        records.options(defer(VisitRecord.snapshot), defer(VisitRecord.pending))
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
+    )
+    return records, count, page
+
+
 def matching(manager: Manager, wanted: VisitFilter = EVERY_VISIT):
     """The manager's shops' records that ``wanted`` selects, newest first (Leat can
     neither filter by shop nor search; the portal's record can)."""
-    newest = VisitRecord.starts_at if wanted.order is Order.START else VisitRecord.created_at
-    query = select(VisitRecord).where(*_conditions(wanted))
-    return _of_manager(query, manager).order_by(newest.desc(), VisitRecord.id.desc())
+    conditions, values = _search(manager, wanted)
+    return _statements(conditions, wanted.order)[0].params(values)
 
 
 def counting(manager: Manager, wanted: VisitFilter = EVERY_VISIT):
     """How many of the manager's shops' records ``wanted`` selects, as a query."""
-    query = select(func.count()).select_from(VisitRecord).where(*_conditions(wanted))
-    return _of_manager(query, manager)
+    conditions, values = _search(manager, wanted)
+    return _statements(conditions, wanted.order)[1].params(values)
 
 
 def count_matching(manager: Manager, wanted: VisitFilter = EVERY_VISIT) -> int:
-    return db.session.scalar(counting(manager, wanted))
+    conditions, values = _search(manager, wanted)
+    return db.session.scalar(_statements(conditions, wanted.order)[1], values)
+
+
+class _Page(Pagination):
+    """Flask-SQLAlchemy's page (its numbers and links) of a statement built once."""
+
+    def _query_items(self) -> list:
+        statement, values = self._query_args["statement"], self._query_args["values"]
+        offset = (self.page - 1) * self.per_page
+        return list(db.session.scalars(statement, {**values, "limit": self.per_page, "offset": offset}))
+
+    def _query_count(self) -> int:
+        return self._query_args["total"]
 
 
 def page_of_records(page: int, manager: Manager, wanted: VisitFilter = EVERY_VISIT) -> Pagination:
     """One page of what ``wanted`` selects, with the total. Counted first, so a page
     number past the end (a stale link, a typed URL) shows the last page rather than
-    none, and the database never skips more rows than there are."""
-    total = count_matching(manager, wanted)
+    none, and the database never skips more rows than there are. The records come
+    without their JSON columns (``load_details`` reads them for the rows that need them)."""
+    conditions, values = _search(manager, wanted)
+    _records, count, page_statement = _statements(conditions, wanted.order)
+    total = db.session.scalar(count, values)
     last = max(1, -(-total // VISITS_PER_PAGE))
-    found = db.paginate(
-        matching(manager, wanted),
+    return _Page(
         page=min(max(page, 1), last),
         per_page=VISITS_PER_PAGE,
         error_out=False,
-        count=False,
+        statement=page_statement,
+        values=values,
+        total=total,
     )
-    found.total = total  # counted above, once; the page's links read it
-    return found
+
+
+def load_details(records: list[VisitRecord]) -> None:
+    """Read the JSON columns (Leat's snapshot, the unsent change) of records a page
+    read without them, all in one statement."""
+    if records:
+        db.session.execute(
+            select(VisitRecord)
+            .options(undefer(VisitRecord.snapshot), undefer(VisitRecord.pending))
+            .where(VisitRecord.id.in_([record.id for record in records]))
+        ).all()
 
 
 def each_matching(manager: Manager, wanted: VisitFilter) -> Iterator[VisitRecord]:

@@ -29,7 +29,7 @@ from ..htmx import is_partial
 from ..i18n import _
 from ..leat import LeatError
 from ..models import Delivery
-from . import export, queries, service
+from . import export, queries, row_cache, service
 from .forms import CreateVisitForm, EditVisitForm, portal_zone
 from .outcome import Outcome, Reason, Result
 from .search import FindVisitsForm
@@ -329,7 +329,10 @@ def found(find: FindVisitsForm):
         return None, []
     page = queries.page_of_records(page_number(), current_manager(), find.visit_filter())
     names = shop_names()
-    return page, [service.row_for(record, names) for record in page.items]
+    rows = [service.row_for(record, names) for record in page.items]
+    # A row the cache has is drawn from its record's id and version alone.
+    queries.load_details([row.record for row in rows if not row_cache.drawn(row)])
+    return page, rows
 
 
 # -- helpers ---------------------------------------------------------------------------

@@ -71,6 +71,10 @@ class RowCache:
     def __len__(self) -> int:
         return len(self._rows)
 
+    def __contains__(self, key: Hashable) -> bool:
+        with self._lock:
+            return key in self._rows
+
     def get(self, key: Hashable, render: Callable[[], Markup]) -> Markup:
         with self._lock:
             html = self._rows.get(key)
@@ -97,9 +101,17 @@ def row_html(row: VisitRow) -> Markup:
 
     if row.state is not Delivery.CONFIRMED:
         return render()
+    return current_app.extensions[EXTENSION].get(_key(row), render)
+
+
+def drawn(row: VisitRow) -> bool:
+    """Whether the row's markup is in the cache (its record's details are not needed)."""
+    return row.state is Delivery.CONFIRMED and _key(row) in current_app.extensions[EXTENSION]
+
+
+def _key(row: VisitRow) -> tuple:
     record = row.record
-    key = (record.id, record.updated_at, row.shop_name, *_shared_key())
-    return current_app.extensions[EXTENSION].get(key, render)
+    return (record.id, record.updated_at, row.shop_name, *_shared_key())
 
 
 def _shared_key() -> tuple:
