@@ -127,3 +127,14 @@ def test_a_first_submission_is_written_without_looking_for_its_key_first(client,
     again = client.post("/visits", data=data, headers=HTMX)  # the same form, sent again
     assert again.status_code == 200
     assert soup(again).find("tr")["id"] == soup(first).find("tr")["id"]  # the first result
+
+
+def test_an_answer_after_a_delivery_does_not_ask_again_for_the_pause_it_lifted(client, statements):
+    # A delivery that succeeds lifts any pause of the queue; the answer shows the queue
+    # (no pause, then) without reading the pause back.
+    token = csrf_token(client.get("/visits"))
+    data = {"csrf_token": token, "contact": "bram.jansen@example.com", "shop": seed.SHOP_UTRECHT}
+    statements.clear()
+    assert client.post("/visits", data=data, headers=HTMX).status_code == 200
+    about_pauses = [s.split(" ", 1)[0] for s in statements if "delivery_pauses" in s]
+    assert about_pauses == ["DELETE"], about_pauses

@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
-from flask import current_app
+from flask import current_app, g, has_request_context
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -40,7 +40,15 @@ PAUSE_ID = 1
 _CURRENT = select(DeliveryPause).where(DeliveryPause.id == PAUSE_ID)
 
 
+# Set by ``lift`` in a request: its answer shows no pause without asking again.
+LIFTED = "portal_pause_lifted"
+
+
 def current() -> DeliveryPause | None:
+    if has_request_context() and g.get(LIFTED):
+        # This request's own delivery lifted it a moment ago (a create's or a save's
+        # answer, which shows the queue): a pause begun since is shown by the next.
+        return None
     return db.session.scalar(_CURRENT)
 
 
@@ -51,6 +59,8 @@ def begin_or_extend(error: LeatError) -> None:
     processes begin, extend and lift the same pause at the same moments."""
     retry_after = error.retry_after if isinstance(error, LeatRateLimited) else None
     _upsert(error.kind.value, retry_after)
+    if has_request_context():
+        g.pop(LIFTED, None)
 
 
 def extend_after_failed_probe() -> None:
@@ -118,3 +128,5 @@ def lift() -> None:
     """Leat took a call: nothing waits for a pause any more (in the caller's commit).
     (Every delivery that succeeds runs it: the statement is built once.)"""
     db.session.execute(_LIFT)
+    if has_request_context():
+        g.setdefault(LIFTED, True)
