@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import time
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
@@ -58,6 +58,14 @@ def init_app(app: Flask) -> None:
         app.config["PORTAL_RATE_LIMIT_LAUNCH"], key_func=get_remote_address
     )
     app.view_functions["auth.launch"] = limit_launch(app.view_functions["auth.launch"])
+
+    @limiter.request_filter
+    def nothing_limits_it() -> bool:
+        # Only writes and sign-in have limits: any other request (a page, a fragment, a
+        # poll) skips the limiter, which otherwise resolved the limits of its view anew
+        # on every request, about a tenth of a small answer's CPU.
+        return request.method not in WRITE_METHODS and request.endpoint != "auth.launch"
+
     limiter.init_app(app)
 
     @app.after_request

@@ -150,3 +150,15 @@ def test_behind_the_router_the_client_address_is_counted(limited_app):
     assert other.status_code == 303
     again = router.get(launch_path(), headers={"X-Forwarded-For": "203.0.113.7"})
     assert again.status_code == 429
+
+
+def test_reading_is_never_limited_nor_counted(limited_app):
+    # Pages, fragments and polls are not writes: as many as a manager likes, and the
+    # two writes allowed are still there after them.
+    anna = signed_in(limited_app)
+    for _ in range(5):
+        assert anna.get("/visits").status_code == 200
+        assert anna.get("/visits/recent-contacts", headers=HTMX).status_code == 200
+    assert post_visit(anna, **VISIT).status_code == 200
+    assert post_visit(anna, **VISIT).status_code == 200
+    assert_too_many(post_visit(anna, **VISIT), htmx=True)
