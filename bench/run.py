@@ -508,8 +508,16 @@ def verdicts(args, r: dict) -> list[tuple[str, str, str, bool]]:
     rows = []
     for action, limit in (("create", 5), ("save", 5), ("page", 6)):
         value = one["cpu_ms"][action]
+        # The median round decides; the best round (what the code costs when nothing
+        # else wants the cores) is shown beside it.
+        best = min(one["cpu_ms_rounds"][action])
         rows.append(
-            (f"CPU per {action} (1 manager, L=0)", f"<= {limit} ms", f"{value} ms", value <= limit)
+            (
+                f"CPU per {action} (1 manager, L=0)",
+                f"<= {limit} ms",
+                f"{value} ms (best round {best})",
+                value <= limit,
+            )
         )
     ratio = one["portal_over_direct"]
     rows.append(
