@@ -430,21 +430,19 @@ def many_managers(args, database_url: str, concurrency: int) -> dict:
     with portal_stack(args, args.latency_ms, database_url) as (base, leat_url, workers):
         with ThreadPoolExecutor(concurrency) as pool:
             managers = list(pool.map(lambda n: signed_in(base, n), range(concurrency)))
+
             # Warm: each manager records a visit for each of its regulars once, so the
             # timed creates are for contacts seen lately, through the worker that serves
             # that manager's connection (each worker keeps its own contact cache). This
             # warmed every manager with the first contact alone (create_fields(m, 0, 0)):
             # the others were met first in the timed run, by many managers at once, and
             # each of those first meetings looked the address up (1.08 calls a create).
-            for i in range(len(seed.CONTACTS)):
-                list(
-                    pool.map(
-                        lambda n: managers[n].request(
-                            "POST", "/visits", data=create_fields(managers[n], n, i), headers=HTMX
-                        ),
-                        range(concurrency),
-                    )
-                )
+            def meet_regulars(n: int) -> None:
+                for i in range(len(seed.CONTACTS)):
+                    fields = create_fields(managers[n], n, i)
+                    managers[n].request("POST", "/visits", data=fields, headers=HTMX)
+
+            list(pool.map(meet_regulars, range(concurrency)))
         before = requests.get(leat_url + "/_sandbox/stats", timeout=10).json()
         times: list[float] = []
         errors: list[str] = []

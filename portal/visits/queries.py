@@ -52,12 +52,6 @@ def record_of(manager: Manager, record_id: int) -> VisitRecord | None:
 MANAGER_SHOPS = bindparam("shops", expanding=True)
 
 
-def _of_manager(query, manager: Manager):
-    if manager.all_shops:
-        return query
-    return query.where(VisitRecord.shop_uuid.in_(manager.shops))
-
-
 class Order(StrEnum):
     START = "start"  # when the visit starts, newest first
     RECORDED = "recorded"  # when the portal's record was made, newest first
@@ -160,8 +154,8 @@ class _Page(Pagination):
 
     def _query_items(self) -> list:
         statement, values = self._query_args["statement"], self._query_args["values"]
-        offset = (self.page - 1) * self.per_page
-        return list(db.session.scalars(statement, {**values, "limit": self.per_page, "offset": offset}))
+        window = {"limit": self.per_page, "offset": (self.page - 1) * self.per_page}
+        return list(db.session.scalars(statement, {**values, **window}))
 
     def _query_count(self) -> int:
         return self._query_args["total"]
