@@ -180,3 +180,34 @@ def test_two_workers_draining_one_queue_send_each_item_once(client, app, sandbox
     assert sandbox.faults.calls[("POST", "/visits")] - before == 40, "each item sent once"
     assert sandbox_leat.list_visits(limit=500).total == 40
     assert count(app, status=Delivery.CONFIRMED) == 40
+
+
+def test_a_save_sends_from_the_record_as_claimed_not_as_first_read(client, app, monkeypatch):
+    # Between a save's first read of its record and the UPDATE that claims it, another
+    # sender (the worker, another instance) may change the record. The claim brings the
+    # row back, so what the save then writes is based on it: here the other's count of
+    # attempts goes on (7, then this save's attempt), instead of being written over
+    # with the count this request first read.
+    from helpers import only_record, post_visit, save_visit
+    from sqlalchemy import update
+
+    created = post_visit(client, contact=seed.CONTACT_ANNA, shop=seed.SHOP_AMSTERDAM)
+    assert created.status_code == 200
+    record = only_record(app)
+    assert record.status is Delivery.CONFIRMED
+    claim = delivery.claim_with_change
+
+    def another_sender_first(claimed_record):
+        with db.engine.begin() as elsewhere:
+            elsewhere.execute(
+                update(VisitRecord).where(VisitRecord.id == claimed_record.id).values(attempts=7)
+            )
+        return claim(claimed_record)
+
+    monkeypatch.setattr(delivery, "claim_with_change", another_sender_first)
+    fields = {"date": "2026-05-01", "starts_at": "10:00", "source": "Corrected"}
+    assert save_visit(client, str(record.id), **fields).status_code == 200
+    saved = only_record(app)
+    assert saved.status is Delivery.CONFIRMED
+    assert saved.snapshot["source"] == "Corrected"
+    assert saved.attempts == 8

@@ -86,15 +86,18 @@ def claim(record_id: int) -> VisitRecord | None:
 def claim_with_change(record: VisitRecord) -> bool:
     """Claim ``record`` in the transaction that changes it, without committing: one
     commit then writes the change and the claim (the caller's). Whether this sender
-    got it; the same re-checking UPDATE as ``claim``."""
+    got it; the same re-checking UPDATE as ``claim``. A claim that succeeds brings the
+    whole row back and refreshes ``record`` with it (another sender may have changed
+    the record since this request read it, before the claim): the row as claimed, which
+    nobody changes until this sender lets go, so the caller's commit may keep it."""
     db.session.flush()  # the change first: a record becomes claimable as it turns pending
     now = utcnow()
     statement = (
         update(VisitRecord)
         .where(VisitRecord.id == record.id, VisitRecord.status == Delivery.PENDING, _claimable(now))
         .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
-        .returning(VisitRecord.id)
-        .execution_options(synchronize_session=False)
+        .returning(VisitRecord)
+        .execution_options(synchronize_session=False, populate_existing=True)
     )
     return db.session.execute(statement).scalar() is not None
 

@@ -186,7 +186,10 @@ def update(record: VisitRecord, changes: dict, manager: Manager) -> Outcome:
     try:
         # The change and this request's claim to send it, in one transaction.
         claimed = delivery.claim_with_change(record)
-        db.session.commit()
+        if claimed:
+            commit_keeping_values()  # the record as claimed, brought back by the claim
+        else:
+            db.session.commit()  # read again when shown: the other sender's values
     except IntegrityError:  # another of the portal's visits has that external_id
         db.session.rollback()
         return Outcome.refused(record, field_reasons={"external_id": EXTERNAL_ID_IN_USE})
