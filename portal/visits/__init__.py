@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from flask import Flask
 
 from .. import html_params
+from ..form_fields import field_attributes
 from ..i18n import _, format_wall, ngettext
 from .contact_cache import ContactCache
 from .forms import portal_zone
@@ -54,6 +55,7 @@ def age(since: datetime | None) -> str:
 
 def init_app(app: Flask) -> None:
     html_params.install()
+    app.add_template_global(field_attributes, "field_attributes")
     app.add_template_filter(age, "age")
     app.extensions["shop_cache"] = ShopCache()
     app.extensions["contact_cache"] = ContactCache()
