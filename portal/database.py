@@ -152,6 +152,7 @@ WRITE_TURN_SECONDS = 5.0
 WRITES = frozenset({"INSERT", "UPDATE", "DELETE"})
 _write_turn = threading.Lock()  # one per process: the threads of a worker take turns
 _turn_held = threading.local()
+_session_events = False  # listened to once: the session class is shared by every app
 
 
 def _one_writer_a_process(engine) -> None:
@@ -165,13 +166,10 @@ def _one_writer_a_process(engine) -> None:
     event.listen(engine, "before_cursor_execute", _take_turn)
     event.listen(engine, "checkin", _end_turn)  # a connection given back without an end
     global _session_events
-    if not _session_events:  # the session class is shared by every app in a process
+    if not _session_events:
         event.listen(Session, "after_commit", _end_turn)
         event.listen(Session, "after_rollback", _end_turn)
         _session_events = True
-
-
-_session_events = False
 
 
 def _take_turn(_conn, _cursor, statement, _parameters, _context, _executemany) -> None:

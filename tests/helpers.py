@@ -33,6 +33,7 @@ from flask_migrate import upgrade
 from portal import create_app
 from portal.auth.launch import mint
 from portal.database import db, enable_migrations
+from portal.leat_sandbox import seed
 from portal.models import DeliveryPause, VisitRecord, utcnow
 from portal.visits.delivery import drain
 
@@ -280,6 +281,15 @@ def assert_security_headers(response: Any, *, https: bool = False) -> None:
 
 
 # -- the visit forms ---------------------------------------------------------------------
+
+
+# A visit as the create form sends it: a contact, a shop, a day and a time.
+A_VISIT = {
+    "contact": "anna.devries@example.com",
+    "shop": seed.SHOP_AMSTERDAM,
+    "date": "2026-05-01",
+    "starts_at": "10:00",
+}
 
 
 def post_visit(client: FlaskClient, htmx: bool = True, **fields: str):

@@ -9,6 +9,7 @@ import re
 
 import pytest
 from helpers import (
+    A_VISIT,
     HTMX,
     csrf_token,
     error_under,
@@ -23,13 +24,7 @@ from portal.database import db
 from portal.leat_sandbox import seed
 from portal.models import VisitRecord
 
-VISIT = {
-    "contact": "anna.devries@example.com",
-    "shop": seed.SHOP_AMSTERDAM,
-    "date": "2026-05-01",
-    "starts_at": "10:00",
-    "source": "Portal",
-}
+VISIT = {**A_VISIT, "source": "Portal"}
 NUL = "\x00"
 
 

@@ -11,6 +11,7 @@ import html
 
 import pytest
 from helpers import (
+    A_VISIT,
     HTMX,
     csrf_token,
     deliver_waiting,
@@ -25,15 +26,10 @@ from helpers import (
     text,
 )
 
-from portal.leat_sandbox import MAINTENANCE_PAGE, Fault, seed
+from portal.leat_sandbox import MAINTENANCE_PAGE, Fault
 from portal.models import Delivery
 
-VISIT = {
-    "contact": "anna.devries@example.com",
-    "shop": seed.SHOP_AMSTERDAM,
-    "date": "2026-05-01",
-    "starts_at": "10:00",
-}
+VISIT = A_VISIT
 TOKEN_REFUSED = Fault(status=401, body='{"message": "Unauthenticated."}')
 UNKNOWN_CODE = Fault(
     status=400,

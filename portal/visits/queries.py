@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from functools import cache
+from typing import NamedTuple
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.orm import defer, undefer
 
 from ..auth import Manager
@@ -48,8 +49,14 @@ def record_of(manager: Manager, record_id: int) -> VisitRecord | None:
     return record
 
 
-# The manager's shops, given when a statement built once is run: {"shops": [...]}.
+# The manager's shops, given when a statement built once is run (``manager_shops``).
 MANAGER_SHOPS = bindparam("shops", expanding=True)
+
+
+def manager_shops(manager: Manager) -> dict:
+    """The value of MANAGER_SHOPS for this manager: none for a manager of every shop,
+    whose statements leave the condition out."""
+    return {} if manager.all_shops else {"shops": list(manager.shops)}
 
 
 class Order(StrEnum):
@@ -73,9 +80,7 @@ EVERY_VISIT = VisitFilter()
 
 def _search(manager: Manager, wanted: VisitFilter) -> tuple[frozenset[str], dict]:
     """Which conditions a search has, and the values they take."""
-    values: dict = {}
-    if not manager.all_shops:
-        values["shops"] = list(manager.shops)
+    values = manager_shops(manager)
     if wanted.shop_uuid is not None:
         values["shop"] = wanted.shop_uuid
     if wanted.starts_from is not None:
@@ -92,8 +97,14 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+class _Statements(NamedTuple):
+    records: Select  # every record selected, newest first
+    count: Select  # how many
+    page: Select  # a page of them (limit, offset), without their JSON columns
+
+
 @cache
-def _statements(conditions: frozenset[str], order: Order):
+def _statements(conditions: frozenset[str], order: Order) -> _Statements:
     """The records a search with these conditions selects, newest first, and their
     count: built once per kind of search, the values bound when run. Built anew on
     every page load (and their cache keys worked out again), the two cost about as
@@ -128,25 +139,25 @@ def _statements(conditions: frozenset[str], order: Order):
         .limit(bindparam("limit"))
         .offset(bindparam("offset"))
     )
-    return records, count, page
+    return _Statements(records, count, page)
 
 
 def matching(manager: Manager, wanted: VisitFilter = EVERY_VISIT):
     """The manager's shops' records that ``wanted`` selects, newest first (Leat can
     neither filter by shop nor search; the portal's record can)."""
     conditions, values = _search(manager, wanted)
-    return _statements(conditions, wanted.order)[0].params(values)
+    return _statements(conditions, wanted.order).records.params(values)
 
 
 def counting(manager: Manager, wanted: VisitFilter = EVERY_VISIT):
     """How many of the manager's shops' records ``wanted`` selects, as a query."""
     conditions, values = _search(manager, wanted)
-    return _statements(conditions, wanted.order)[1].params(values)
+    return _statements(conditions, wanted.order).count.params(values)
 
 
 def count_matching(manager: Manager, wanted: VisitFilter = EVERY_VISIT) -> int:
     conditions, values = _search(manager, wanted)
-    return db.session.scalar(_statements(conditions, wanted.order)[1], values)
+    return db.session.scalar(_statements(conditions, wanted.order).count, values)
 
 
 class _Page(Pagination):
@@ -167,14 +178,14 @@ def page_of_records(page: int, manager: Manager, wanted: VisitFilter = EVERY_VIS
     none, and the database never skips more rows than there are. The records come
     without their JSON columns (``load_details`` reads them for the rows that need them)."""
     conditions, values = _search(manager, wanted)
-    _records, count, page_statement = _statements(conditions, wanted.order)
-    total = db.session.scalar(count, values)
+    statements = _statements(conditions, wanted.order)
+    total = db.session.scalar(statements.count, values)
     last = max(1, -(-total // VISITS_PER_PAGE))
     return _Page(
         page=min(max(page, 1), last),
         per_page=VISITS_PER_PAGE,
         error_out=False,
-        statement=page_statement,
+        statement=statements.page,
         values=values,
         total=total,
     )
@@ -214,9 +225,8 @@ def recent_contacts_query(manager: Manager, shop_uuid: str | None):
     """The statement and its values: for the shop, else for the manager's shops."""
     if shop_uuid is not None:
         return _recent_contacts_statement("shop"), {"shop": shop_uuid}
-    if manager.all_shops:
-        return _recent_contacts_statement("all"), {}
-    return _recent_contacts_statement("shops"), {"shops": list(manager.shops)}
+    scope = "all" if manager.all_shops else "shops"
+    return _recent_contacts_statement(scope), manager_shops(manager)
 
 
 @cache
@@ -254,13 +264,8 @@ class Queue:
 
 def waiting(manager: Manager) -> Queue:
     """How many of the manager's records wait for Leat, since when, and why."""
-    if manager.all_shops:
-        result = db.session.execute(_waiting_statement(all_shops=True))
-    else:
-        result = db.session.execute(
-            _waiting_statement(all_shops=False), {"shops": list(manager.shops)}
-        )
-    count, oldest = result.one()
+    statement = _waiting_statement(all_shops=manager.all_shops)
+    count, oldest = db.session.execute(statement, manager_shops(manager)).one()
     if oldest is not None and oldest.tzinfo is None:
         oldest = oldest.replace(tzinfo=UTC)
     return Queue(count=count, oldest=oldest, paused=pause.current())
